@@ -1,0 +1,86 @@
+import KernelSDK
+import Synchronization
+
+/// The sample Swift plugin: an endpoint, a route with a parameter, a
+/// middleware, a job and an event handler, and endpoints to watch them run.
+struct HelloPlugin: Plugin {
+    static let name = "hello"
+    static let version = "1.0.0"
+    static let description = "Sample plugin: hello, greet, users.get, a middleware, a job and an event handler"
+
+    private let stats = Stats()
+
+    func register(with kernel: PluginContext) throws {
+        // The simplest endpoint: POST /api/hello → {"message":"hello"}.
+        kernel.endpoint("hello", description: "Says hello") { (_: Empty, _) in
+            Message(message: "hello")
+        }
+
+        // A request body, and a validation error with field details.
+        kernel.endpoint("greet", description: "Greets {name}") { (request: GreetRequest, _) in
+            guard !request.name.isEmpty else { throw PluginError.validation(field: "name", "must not be empty") }
+            return Message(message: "hello, \(request.name)")
+        }
+
+        // A route with a path parameter: GET /users/42.
+        kernel.endpoint("users.get", description: "A user by id") { (_: Empty, request) in
+            guard let id = request.parameter("id"), !id.isEmpty else { throw PluginError.invalidArgument("id is required") }
+            return User(id: id)
+        }
+        kernel.route("GET", "/users/:id", to: "users.get")
+
+        // Fails with the status named in the body, to see each mapped by the transports.
+        kernel.endpoint("hello.fail", description: "Fails with {code}") { (request: FailRequest, _) -> Empty in
+            guard let code = PluginError.Code(rawValue: request.code) else {
+                throw PluginError.invalidArgument("unknown code '\(request.code)'")
+            }
+            throw PluginError(code, "failed on purpose with \(code.rawValue)")
+        }
+
+        // A middleware on every call, whatever the protocol.
+        kernel.middleware("hello.headers", order: 100) { request in
+            if request.header("x-deny") != nil { return .reject(.unauthorized("x-deny header present")) }
+            request.setResponseHeader("x-hello-middleware", "1")
+            return .next
+        }
+
+        // A job and an event handler, and an endpoint that sets both off.
+        let stats = self.stats
+        kernel.job("hello.report") { (report: Report, _) in
+            stats.jobsRun.add(1, ordering: .relaxed)
+            kernel.log(.info, "report job ran: \(report.note)")
+        }
+        kernel.on("greetings.#") { event in
+            stats.eventsReceived.add(1, ordering: .relaxed)
+            kernel.log(.debug, "event \(event.topic) #\(event.id) from \(event.publisher)")
+        }
+        kernel.endpoint("hello.trigger", description: "Enqueues hello.report and publishes greetings.hi") { (_: Empty, _) in
+            let job = try kernel.enqueueJob("hello.report", Report(note: "triggered"))
+            try kernel.publish("greetings.hi", Message(message: "hi"))
+            return Triggered(job: job)
+        }
+        kernel.endpoint("hello.stats", description: "How many jobs and events ran") { (_: Empty, _) in
+            StatsResponse(jobs_run: stats.jobsRun.load(ordering: .relaxed),
+                          events_received: stats.eventsReceived.load(ordering: .relaxed))
+        }
+    }
+}
+
+final class Stats: Sendable {
+    let jobsRun = Atomic<Int>(0)
+    let eventsReceived = Atomic<Int>(0)
+}
+
+struct Message: Codable, Sendable { var message: String }
+struct GreetRequest: Codable, Sendable { var name: String }
+struct User: Codable, Sendable { var id: String }
+struct FailRequest: Codable, Sendable { var code: String }
+struct Report: Codable, Sendable { var note: String }
+struct Triggered: Codable, Sendable { var job: UInt64 }
+struct StatsResponse: Codable, Sendable {
+    var jobs_run: Int
+    var events_received: Int
+}
+
+@_cdecl("kn_plugin_entry")
+public func entry(_ host: UnsafeRawPointer?) -> UnsafeRawPointer? { export(HelloPlugin.self, host: host) }

@@ -1,0 +1,220 @@
+import CKernelABI
+import Synchronization
+
+/// One call of an endpoint or a job: the request, its way through the
+/// middleware chain to the handler, and its single completion.
+///
+/// A `kn_call *` is this object, unretained. References: the starter holds
+/// one from `call_new` until `call_release`; dispatch takes one more that the
+/// completion gives back, so a handler's pointer stays valid until it
+/// completes the call. Request fields are written by the starter before
+/// dispatch and by middleware in turn, never concurrently (the ABI says so).
+final class Call: @unchecked Sendable {
+    let kernel: Kernel
+    let protocolName: OwnedBuffer
+    private(set) var endpointName: OwnedBuffer?
+    private(set) var body = OwnedBuffer("")
+    private(set) var contentType = OwnedBuffer("")
+    private var meta: [String: OwnedBuffer] = [:]
+    private var responseMeta: [(key: OwnedBuffer, value: OwnedBuffer)] = []
+    var user: UnsafeMutableRawPointer?
+
+    private var endpoint: EndpointEntry?
+    private var chain: [MiddlewareEntry] = []
+    private var stage = 0
+    private var callbacks = kn_call_callbacks()
+    private var observers: [(function: kn_complete_fn, userData: UnsafeMutableRawPointer?)] = []
+    private var holds: [PluginInstance] = []
+    private var dispatched = false
+    private let completed = Atomic<Bool>(false)
+    private let cancelled = Atomic<Bool>(false)
+
+    init(kernel: Kernel, protocolName: String) {
+        self.kernel = kernel
+        self.protocolName = OwnedBuffer(protocolName)
+    }
+
+    // MARK: Handles
+
+    /// A new call with one reference owned by the caller.
+    static func newHandle(kernel: Kernel, protocolName: String) -> OpaquePointer {
+        OpaquePointer(Unmanaged.passRetained(Call(kernel: kernel, protocolName: protocolName)).toOpaque())
+    }
+
+    static func from(_ handle: OpaquePointer) -> Call {
+        Unmanaged<Call>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    }
+
+    var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    func releaseHandle() { Unmanaged.passUnretained(self).release() }
+
+    // MARK: Request
+
+    func setEndpoint(_ name: String) { endpointName = OwnedBuffer(name) }
+
+    func setBody(_ bytes: kn_bytes, contentType: String?) {
+        body = OwnedBuffer(bytes)
+        if let contentType { self.contentType = OwnedBuffer(contentType) }
+    }
+
+    func setBody(_ bytes: [UInt8], contentType: String) {
+        body = OwnedBuffer(bytes)
+        self.contentType = OwnedBuffer(contentType)
+    }
+
+    func meta(_ key: String) -> OwnedBuffer? { meta[key] }
+
+    func setMeta(_ key: String, _ value: OwnedBuffer) { meta[key] = value }
+
+    func setResponseMeta(_ key: String, _ value: kn_bytes) {
+        let value = OwnedBuffer(value)
+        if let index = responseMeta.firstIndex(where: { $0.key.string == key }) {
+            responseMeta[index].value = value
+        } else {
+            responseMeta.append((OwnedBuffer(key), value))
+        }
+    }
+
+    func responseMeta(at index: Int) -> (key: OwnedBuffer, value: OwnedBuffer)? {
+        index < responseMeta.count ? responseMeta[index] : nil
+    }
+
+    /// Targets the endpoint of the route matching `method` and `path`.
+    func setRoute(method: String, path: String) -> kn_status {
+        switch kernel.registry.route(method: method, path: path) {
+        case .matched(let endpoint, let parameters):
+            setEndpoint(endpoint)
+            for (name, value) in parameters { meta["param.\(name)"] = OwnedBuffer(value) }
+            return KN_OK
+        case .methodNotAllowed:
+            return KN_ERR_METHOD_NOT_ALLOWED
+        case .notFound:
+            return KN_ERR_NOT_FOUND
+        }
+    }
+
+    // MARK: Dispatch
+
+    /// Resolves the endpoint and runs the chain. Completes at once with
+    /// not_found when there is no such endpoint.
+    func dispatch(_ callbacks: kn_call_callbacks) {
+        guard !dispatched else { return }
+        dispatched = true
+        self.callbacks = callbacks
+        _ = Unmanaged.passUnretained(self).retain() // given back by complete()
+        if meta["request.id"] == nil { meta["request.id"] = OwnedBuffer(kernel.nextRequestID()) }
+        if meta["protocol"] == nil { meta["protocol"] = protocolName }
+
+        guard let name = endpointName?.string, let (endpoint, chain) = kernel.registry.resolve(endpoint: name) else {
+            let what = endpointName.map { "no endpoint named '\($0.string)'" } ?? "the call has no endpoint"
+            fail(KN_ERR_NOT_FOUND, what)
+            return
+        }
+        start(endpoint: endpoint, chain: chain)
+    }
+
+    /// Runs `endpoint` directly (jobs), with the given middleware.
+    func dispatch(to endpoint: EndpointEntry, chain: [MiddlewareEntry] = [], callbacks: kn_call_callbacks) {
+        guard !dispatched else { return }
+        dispatched = true
+        self.callbacks = callbacks
+        _ = Unmanaged.passUnretained(self).retain()
+        start(endpoint: endpoint, chain: chain)
+    }
+
+    private func start(endpoint: EndpointEntry, chain: [MiddlewareEntry]) {
+        self.endpoint = endpoint
+        self.chain = chain
+        holds.reserveCapacity(chain.count + 1)
+        endpoint.owner.beginCall()
+        holds.append(endpoint.owner)
+        for middleware in chain {
+            middleware.owner.beginCall()
+            holds.append(middleware.owner)
+        }
+        next()
+    }
+
+    /// Passes the call to the next middleware, or to the handler.
+    func next() {
+        guard !completed.load(ordering: .acquiring), let endpoint else { return }
+        let index = stage
+        stage += 1
+        if index < chain.count {
+            chain[index].function(chain[index].userData, handle)
+        } else if index == chain.count {
+            endpoint.handler(endpoint.userData, handle)
+        }
+    }
+
+    func onComplete(_ function: kn_complete_fn, _ userData: UnsafeMutableRawPointer?) {
+        observers.append((function, userData))
+    }
+
+    // MARK: Streams and cancellation
+
+    func send(_ item: kn_bytes) -> kn_status {
+        if cancelled.load(ordering: .relaxed) || completed.load(ordering: .acquiring) { return KN_ERR_CANCELLED }
+        guard let onItem = callbacks.on_item else { return KN_ERR_INVALID_ARGUMENT }
+        return onItem(callbacks.user_data, item) ? KN_OK : KN_ERR_UNAVAILABLE
+    }
+
+    func push(_ item: kn_bytes) -> kn_status {
+        guard dispatched, !completed.load(ordering: .acquiring) else { return KN_ERR_CANCELLED }
+        guard let endpoint, let onItem = endpoint.onItem else { return KN_ERR_INVALID_ARGUMENT }
+        onItem(endpoint.userData, handle, item)
+        return KN_OK
+    }
+
+    func cancel() {
+        guard dispatched, !completed.load(ordering: .acquiring),
+              !cancelled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if let endpoint, let onCancel = endpoint.onCancel { onCancel(endpoint.userData, handle) }
+    }
+
+    // MARK: Completion
+
+    @discardableResult
+    func respond(_ body: kn_bytes, contentType: UnsafePointer<CChar>?) -> kn_status {
+        complete(status: KN_OK, body: body, contentType: contentType, message: .empty, details: .empty)
+    }
+
+    @discardableResult
+    func fail(_ status: kn_status, _ message: String, details: kn_bytes = .empty) -> kn_status {
+        var message = message
+        return message.withUTF8 { text in
+            complete(status: status == KN_OK ? KN_ERR_INTERNAL : status, body: .empty, contentType: nil,
+                     message: kn_bytes(ptr: text.baseAddress, len: text.count), details: details)
+        }
+    }
+
+    /// Runs once: observers (newest first), then the starter's on_complete,
+    /// then gives back the in-flight holds and the dispatch reference.
+    private func complete(status: kn_status, body: kn_bytes, contentType: UnsafePointer<CChar>?,
+                          message: kn_bytes, details: kn_bytes) -> kn_status {
+        guard dispatched else { return KN_ERR_INVALID_ARGUMENT }
+        if completed.exchange(true, ordering: .acquiringAndReleasing) { return KN_ERR_ALREADY_COMPLETED }
+        var response = kn_response()
+        response.struct_size = UInt32(MemoryLayout<kn_response>.size)
+        response.status = status
+        response.body = body
+        response.error_message = message
+        response.error_details = details
+        response.meta_count = responseMeta.count
+        response.meta_handle = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+        let emptyString: StaticString = ""
+        response.content_type = contentType
+            ?? UnsafeRawPointer(emptyString.utf8Start).assumingMemoryBound(to: CChar.self)
+        withUnsafePointer(to: &response) { response in
+            for observer in observers.reversed() { observer.function(observer.userData, response) }
+            callbacks.on_complete?(callbacks.user_data, response)
+        }
+        for owner in holds { owner.endCall() }
+        holds.removeAll()
+        endpoint = nil
+        chain = []
+        Unmanaged.passUnretained(self).release()
+        return KN_OK
+    }
+}

@@ -1,0 +1,321 @@
+import CKernelABI
+import Dispatch
+import Glibc
+import Logging
+import Synchronization
+
+/// The kernel: owns the registry, the plugins and the services plugins use
+/// (events, jobs, listeners), and runs every load, unload and reload on one
+/// control queue, one at a time.
+public final class Kernel: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var pluginsDirectory: String
+        public var dataDirectory: String
+        public var socketPath: String
+        public var configuration: Configuration
+
+        public init(pluginsDirectory: String, dataDirectory: String, socketPath: String, configuration: Configuration) {
+            self.pluginsDirectory = pluginsDirectory
+            self.dataDirectory = dataDirectory
+            self.socketPath = socketPath
+            self.configuration = configuration
+        }
+    }
+
+    public let options: Options
+    public let logger: Logger
+    let registry = Registry()
+    let listeners = ListenerPool()
+    private(set) lazy var events = EventBus(registry: registry)
+    private(set) lazy var jobs = JobRunner(kernel: self)
+    let startedAt = currentMilliseconds()
+
+    /// Every lifecycle change runs here. State below is touched only on it.
+    let control = DispatchQueue(label: "kernel.control")
+    private(set) var plugins: [String: PluginInstance] = [:]
+    /// Plugin names in load order; shutdown stops them in reverse.
+    private(set) var loadOrder: [String] = []
+    private(set) var rejected: [String: (reason: String, at: Int64)] = [:]
+    /// Files refused only because a plugin they require was missing: retried
+    /// after every successful load.
+    private var waitingForDependency: Set<String> = []
+    /// Instances that were stopped: kept so a plugin thread still holding its
+    /// `kn_plugin *` never touches freed memory.
+    private var retired: [PluginInstance] = []
+    private var generation = 0
+
+    private let loader: PluginLoader
+    let runtime = Mutex<(watcher: DirectoryWatcher, admin: AdminServer)?>(nil)
+    private let sequence = Atomic<UInt64>(0)
+    private let requestCounter = Atomic<UInt64>(0)
+    private let requestPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
+    var drainTimeoutMilliseconds: Int { options.configuration.integer("kernel", "drain_timeout_ms", default: 10_000) }
+
+    public init(options: Options, logger: Logger = Logger(label: "kernel")) throws(KernelError) {
+        self.options = options
+        self.logger = logger
+        let images = options.dataDirectory + "/images"
+        do {
+            try FileIO.makeDirectory(options.pluginsDirectory)
+            try FileIO.makeDirectory(images)
+        } catch {
+            throw KernelError(KN_ERR_INVALID_ARGUMENT, "cannot create directories: \(error)")
+        }
+        Self.removeFiles(in: images) // copies of an earlier run
+        self.loader = PluginLoader(imagesDirectory: images, host: UnsafePointer(HostAPI.table))
+    }
+
+    func nextSequence() -> UInt64 { sequence.add(1, ordering: .relaxed).newValue }
+
+    func nextRequestID() -> String {
+        "\(requestPrefix)-\(String(requestCounter.add(1, ordering: .relaxed).newValue, radix: 16))"
+    }
+
+    // MARK: Lifecycle (control queue)
+
+    /// Loads every `*.so` of the plugins directory, in dependency order.
+    func loadDirectory() {
+        var images: [PluginImage] = []
+        for path in Self.pluginFiles(in: options.pluginsDirectory) {
+            do throws(RejectionError) {
+                images.append(try open(path))
+            } catch {
+                recordRejection(error)
+            }
+        }
+        var pending = images
+        while !pending.isEmpty {
+            guard let index = pending.firstIndex(where: { image in
+                image.dependsOn.allSatisfy { plugins[$0] != nil } || plugins[image.name] != nil
+            }) else { break }
+            let image = pending.remove(at: index)
+            do throws(RejectionError) {
+                _ = try activate(image)
+            } catch {
+                recordRejection(error)
+            }
+        }
+        for image in pending {
+            let missing = image.dependsOn.filter { plugins[$0] == nil }
+            let known = Set(pending.map(\.name))
+            let reason = missing.allSatisfy(known.contains)
+                ? "dependency cycle among \(missing.joined(separator: ", "))"
+                : "requires plugin '\(missing.first { !known.contains($0) } ?? "")', which is not loaded"
+            waitingForDependency.insert(image.sourcePath)
+            recordRejection(RejectionError(path: image.sourcePath, reason: reason))
+        }
+    }
+
+    /// Loads one plugin file.
+    @discardableResult
+    func load(path: String) throws(RejectionError) -> PluginInstance {
+        do throws(RejectionError) {
+            let instance = try activate(try open(path))
+            retryWaiting()
+            return instance
+        } catch {
+            recordRejection(error)
+            throw error
+        }
+    }
+
+    /// Unloads a plugin: its registrations go at once, calls in flight drain,
+    /// its stop hook runs, its listeners close.
+    func unload(name: String, ignoringDependents: Bool = false) throws(KernelError) {
+        guard let instance = plugins[name] else { throw KernelError(KN_ERR_NOT_FOUND, "no plugin named '\(name)'") }
+        let dependents = plugins.values.filter { $0.image.dependsOn.contains(name) }.map(\.name).sorted()
+        guard ignoringDependents || dependents.isEmpty else {
+            throw KernelError(KN_ERR_CONFLICT, "plugins \(dependents.joined(separator: ", ")) depend on '\(name)'",
+                              details: ["dependents": dependents.joined(separator: ",")])
+        }
+        plugins[name] = nil
+        loadOrder.removeAll { $0 == name }
+        registry.remove(owner: instance)
+        retire(instance)
+        listeners.close(plugin: name)
+        logger.info("unloaded plugin \(name) (generation \(instance.generation))")
+        _ = events.publish(topic: "kernel.plugin.unloaded", payload: Array("{\"name\":\"\(name)\"}".utf8), publisher: "kernel")
+    }
+
+    /// Replaces a running plugin with its file's current content (or `path`):
+    /// the new version's registrations take over in one step, then the old
+    /// version drains and stops. If the new one is refused, the old one keeps serving.
+    @discardableResult
+    func reload(name: String, path: String? = nil) throws(RejectionError) -> PluginInstance {
+        guard let old = plugins[name] else { throw RejectionError(path: path ?? name, reason: "no plugin named '\(name)'") }
+        let source = path ?? old.image.sourcePath
+        do throws(RejectionError) {
+            let image = try open(source)
+            guard image.name == name else {
+                throw RejectionError(path: source, reason: "reload of '\(name)' found a plugin named '\(image.name)'")
+            }
+            let instance = try activate(image, replacing: old)
+            retire(old)
+            logger.info("reloaded plugin \(name) \(old.image.version) -> \(image.version) (generation \(instance.generation))")
+            _ = events.publish(topic: "kernel.plugin.reloaded", payload: Array("{\"name\":\"\(name)\"}".utf8), publisher: "kernel")
+            return instance
+        } catch {
+            recordRejection(error)
+            throw error
+        }
+    }
+
+    /// Stops every plugin in reverse load order and closes the listeners.
+    public func stopAll() {
+        for name in loadOrder.reversed() {
+            try? unload(name: name, ignoringDependents: true)
+        }
+        listeners.closeAll()
+    }
+
+    // MARK: Steps
+
+    private func open(_ path: String) throws(RejectionError) -> PluginImage {
+        generation += 1
+        let started = currentMilliseconds()
+        let image = try loader.open(path, generation: generation)
+        logger.debug("opened \(path) as \(image.name) in \(currentMilliseconds() - started) ms")
+        return image
+    }
+
+    /// init, commit, start: the new instance becomes live, replacing `old`.
+    private func activate(_ image: PluginImage, replacing old: PluginInstance? = nil) throws(RejectionError) -> PluginInstance {
+        func reject(_ reason: String) -> RejectionError { RejectionError(path: image.sourcePath, reason: reason) }
+        if old == nil, let existing = plugins[image.name] {
+            throw reject("a plugin named '\(image.name)' is already loaded from \(existing.image.sourcePath)")
+        }
+        if let missing = image.dependsOn.first(where: { plugins[$0] == nil }) {
+            waitingForDependency.insert(image.sourcePath)
+            throw reject("requires plugin '\(missing)', which is not loaded")
+        }
+        let started = currentMilliseconds()
+        let instance = PluginInstance(
+            image: image, generation: image.generation, kernel: self,
+            config: options.configuration.section(image.name),
+            dataDirectory: "\(options.dataDirectory)/plugins/\(image.name)")
+        instance.replacing = old
+        let status = image.descriptor.`init`(instance.handle)
+        guard status == KN_OK else {
+            instance.registrations.releaseUserData()
+            retired.append(instance)
+            throw reject("init failed (\(Status.name(status))): \(instance.lastError ?? "no reason given")")
+        }
+        registry.commit(instance.registrations, owner: instance, replacing: old)
+        instance.state = .running
+        plugins[image.name] = instance
+        if old == nil { loadOrder.append(image.name) }
+
+        if let start = image.descriptor.start {
+            let status = start(instance.handle)
+            if status != KN_OK {
+                if let old {
+                    registry.commit(old.registrations, owner: old, replacing: instance)
+                    plugins[image.name] = old
+                } else {
+                    registry.remove(owner: instance)
+                    plugins[image.name] = nil
+                    loadOrder.removeAll { $0 == image.name }
+                }
+                retire(instance)
+                throw reject("start failed (\(Status.name(status))): \(instance.lastError ?? "no reason given")")
+            }
+        }
+        instance.replacing = nil
+        rejected[image.sourcePath] = nil
+        waitingForDependency.remove(image.sourcePath)
+        logger.info("loaded plugin \(image.name) \(image.version) from \(image.sourcePath) (generation \(instance.generation)) in \(currentMilliseconds() - started) ms")
+        if old == nil {
+            _ = events.publish(topic: "kernel.plugin.loaded", payload: Array("{\"name\":\"\(image.name)\"}".utf8), publisher: "kernel")
+        }
+        return instance
+    }
+
+    /// Drains, stops and forgets an instance that is no longer in the registry.
+    private func retire(_ instance: PluginInstance) {
+        instance.state = .draining
+        let drained = instance.drain(timeoutMilliseconds: drainTimeoutMilliseconds)
+        if !drained {
+            logger.warning("plugin \(instance.name): \(instance.callsInFlight) calls still in flight after \(drainTimeoutMilliseconds) ms; stopping anyway")
+        }
+        instance.image.descriptor.stop?(instance.handle)
+        instance.state = .stopped
+        // A call still running may use user_data: leak it rather than free it under the call.
+        if drained {
+            instance.registrations.releaseUserData()
+            if instance.image.isUnloadSafe { dlclose(instance.image.handle) }
+        }
+        retired.append(instance)
+    }
+
+    private func retryWaiting() {
+        for path in waitingForDependency.sorted() where FileIO.exists(path) {
+            waitingForDependency.remove(path)
+            _ = try? load(path: path)
+        }
+    }
+
+    private func recordRejection(_ error: RejectionError) {
+        rejected[error.path] = (error.reason, currentMilliseconds())
+        logger.error("rejected plugin file \(error.path): \(error.reason)")
+    }
+
+    // MARK: Directory changes (control queue)
+
+    /// A file of the plugins directory was written, replaced or removed.
+    func pluginFileChanged(_ path: String) {
+        let current = plugins.values.first { $0.image.sourcePath == path }
+        if FileIO.exists(path) {
+            if let current {
+                _ = try? reload(name: current.name, path: path)
+            } else {
+                _ = try? load(path: path)
+            }
+        } else {
+            rejected[path] = nil
+            waitingForDependency.remove(path)
+            if let current {
+                do { try unload(name: current.name) } catch { logger.error("cannot unload \(current.name): \(error)") }
+            }
+        }
+    }
+
+    // MARK: Plugin logging
+
+    func pluginLog(_ instance: PluginInstance, level: Int32, _ message: String) {
+        let logLevel: Logger.Level = switch level {
+        case ...Int32(KN_LOG_TRACE): .trace
+        case Int32(KN_LOG_DEBUG): .debug
+        case Int32(KN_LOG_INFO): .info
+        case Int32(KN_LOG_WARN): .warning
+        default: .error
+        }
+        logger.log(level: logLevel, "[\(instance.name)] \(message)")
+    }
+
+    // MARK: Files
+
+    static func pluginFiles(in directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var files: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if isPluginFileName(name) { files.append("\(directory)/\(name)") }
+        }
+        return files.sorted()
+    }
+
+    /// `*.so`, not hidden: editors and copy tools write hidden temporaries.
+    static func isPluginFileName(_ name: String) -> Bool {
+        name.hasSuffix(".so") && !name.hasPrefix(".")
+    }
+
+    private static func removeFiles(in directory: String) {
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { unlink("\(directory)/\(name)") }
+        }
+    }
+}

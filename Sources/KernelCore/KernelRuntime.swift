@@ -1,0 +1,35 @@
+import Dispatch
+import Glibc
+import Synchronization
+
+/// Starting and stopping a kernel process: plugins, directory watcher and
+/// admin socket, in that order; the reverse on shutdown.
+extension Kernel {
+    /// Loads the plugins directory, then starts watching it and serving the
+    /// admin socket. Returns once the kernel is serving.
+    public func start() throws(KernelError) {
+        let started = currentMilliseconds()
+        control.sync { loadDirectory() }
+        let watcher = DirectoryWatcher(directory: options.pluginsDirectory, queue: control) { [unowned self] path in
+            pluginFileChanged(path)
+        }
+        try watcher.start()
+        let admin = AdminServer(path: options.socketPath) { [unowned self] request in handleAdmin(request) }
+        try admin.start()
+        runtime.withLock { $0 = (watcher, admin) }
+        logger.info("kernel ready in \(currentMilliseconds() - started) ms: \(plugins.count) plugins, admin socket \(options.socketPath)")
+    }
+
+    /// Stops accepting admin requests and directory changes, then drains and
+    /// stops every plugin in reverse load order.
+    public func shutdown() {
+        let parts = runtime.withLock { parts in
+            defer { parts = nil }
+            return parts
+        }
+        parts?.watcher.stop()
+        parts?.admin.stop()
+        control.sync { stopAll() }
+        logger.info("kernel stopped")
+    }
+}

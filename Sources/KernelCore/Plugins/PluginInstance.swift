@@ -1,0 +1,85 @@
+import CKernelABI
+import Glibc
+import Synchronization
+
+/// A loaded plugin: its image, configuration, registrations in the making,
+/// metrics and the count of calls it has in flight.
+///
+/// A `kn_plugin *` is this object, unretained. The kernel never frees an
+/// instance that a plugin may still hold (see `Kernel.retired`).
+final class PluginInstance: @unchecked Sendable {
+    enum State: String, Sendable {
+        case initializing, running, draining, stopped
+    }
+
+    let image: PluginImage
+    let generation: Int
+    unowned let kernel: Kernel
+    let loadedAt: Int64
+    /// The running instance this one replaces while a reload is under way.
+    var replacing: PluginInstance?
+    /// Registrations made so far (control thread).
+    var registrations = Registrations()
+    var state: State = .initializing
+    var lastError: String?
+
+    private let config: [String: OwnedBuffer]
+    private let dataDirectory: OwnedBuffer
+    private let inFlight = Atomic<Int>(0)
+    private let metrics = Mutex<[String: Int64]>([:])
+
+    var name: String { image.name }
+
+    init(image: PluginImage, generation: Int, kernel: Kernel, config: [String: String], dataDirectory: String) {
+        self.image = image
+        self.generation = generation
+        self.kernel = kernel
+        self.config = config.mapValues(OwnedBuffer.init)
+        self.dataDirectory = OwnedBuffer(dataDirectory)
+        self.loadedAt = currentMilliseconds()
+    }
+
+    var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    static func from(_ handle: OpaquePointer) -> PluginInstance {
+        Unmanaged<PluginInstance>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    }
+
+    // MARK: Calls in flight
+
+    func beginCall() { inFlight.add(1, ordering: .relaxed) }
+    func endCall() { inFlight.subtract(1, ordering: .releasing) }
+    var callsInFlight: Int { inFlight.load(ordering: .acquiring) }
+
+    /// Waits until no call is in flight, or the deadline passes. Control thread.
+    /// Returns whether it drained.
+    func drain(timeoutMilliseconds: Int) -> Bool {
+        let deadline = currentMilliseconds() + Int64(timeoutMilliseconds)
+        while callsInFlight > 0 {
+            if currentMilliseconds() >= deadline { return false }
+            usleep(2_000)
+        }
+        return true
+    }
+
+    // MARK: Configuration, data, metrics
+
+    func configValue(_ key: String) -> UnsafePointer<CChar>? { config[key]?.cString }
+
+    var configuration: [String: String] { config.mapValues(\.string) }
+
+    var dataDirectoryPath: UnsafePointer<CChar> {
+        _ = try? FileIO.makeDirectory(dataDirectory.string)
+        return dataDirectory.cString
+    }
+
+    func addMetric(_ name: String, _ delta: Int64) { metrics.withLock { $0[name, default: 0] += delta } }
+    func setMetric(_ name: String, _ value: Int64) { metrics.withLock { $0[name] = value } }
+    var metricValues: [String: Int64] { metrics.withLock { $0 } }
+}
+
+func currentMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}

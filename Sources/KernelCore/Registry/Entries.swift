@@ -1,0 +1,152 @@
+import CKernelABI
+
+/// Registrations as the kernel keeps them: copied out of the plugin's
+/// definition structs, each owned by the plugin instance that made it.
+///
+/// Entries are immutable and shared by reference: a call in flight keeps the
+/// entry it resolved even after the registry has moved on (reload).
+
+final class EndpointEntry: @unchecked Sendable {
+    let name: String
+    let kind: UInt32
+    let handler: kn_handler_fn
+    let onItem: kn_item_fn?
+    let onCancel: kn_cancel_fn?
+    let userData: UnsafeMutableRawPointer?
+    let release: kn_release_fn?
+    let summary: String
+    let owner: PluginInstance
+
+    init(name: String, kind: UInt32, handler: kn_handler_fn, onItem: kn_item_fn?, onCancel: kn_cancel_fn?,
+         userData: UnsafeMutableRawPointer?, release: kn_release_fn?, summary: String, owner: PluginInstance) {
+        self.name = name
+        self.kind = kind
+        self.handler = handler
+        self.onItem = onItem
+        self.onCancel = onCancel
+        self.userData = userData
+        self.release = release
+        self.summary = summary
+        self.owner = owner
+    }
+
+    var kindName: String {
+        switch kind {
+        case UInt32(KN_ENDPOINT_SERVER_STREAM): "server_stream"
+        case UInt32(KN_ENDPOINT_BIDI_STREAM): "bidi_stream"
+        default: "unary"
+        }
+    }
+}
+
+final class MiddlewareEntry: @unchecked Sendable {
+    let name: String
+    let order: Int32
+    let pattern: String
+    let function: kn_middleware_fn
+    let userData: UnsafeMutableRawPointer?
+    let release: kn_release_fn?
+    let owner: PluginInstance
+    /// Registration sequence, the tie-breaker for equal `order`.
+    let sequence: UInt64
+
+    init(name: String, order: Int32, pattern: String, function: kn_middleware_fn, userData: UnsafeMutableRawPointer?,
+         release: kn_release_fn?, owner: PluginInstance, sequence: UInt64) {
+        self.name = name
+        self.order = order
+        self.pattern = pattern
+        self.function = function
+        self.userData = userData
+        self.release = release
+        self.owner = owner
+        self.sequence = sequence
+    }
+
+    /// "*" matches every endpoint, "users.*" a prefix, anything else one name.
+    func applies(to endpoint: String) -> Bool {
+        if pattern == "*" { return true }
+        if pattern.hasSuffix("*") { return endpoint.hasPrefix(pattern.dropLast()) }
+        return endpoint == pattern
+    }
+}
+
+struct RouteEntry: Sendable {
+    let method: String
+    let pattern: RoutePattern
+    let endpoint: String
+    let owner: PluginInstance
+}
+
+struct TransportEntry: Sendable {
+    let name: String
+    let summary: String
+    let owner: PluginInstance
+}
+
+final class JobEntry: @unchecked Sendable {
+    let name: String
+    let handler: kn_handler_fn
+    let userData: UnsafeMutableRawPointer?
+    let release: kn_release_fn?
+    let maxAttempts: UInt32
+    let owner: PluginInstance
+    /// A job runs like an endpoint without middleware.
+    let asEndpoint: EndpointEntry
+
+    init(name: String, handler: kn_handler_fn, userData: UnsafeMutableRawPointer?, release: kn_release_fn?,
+         maxAttempts: UInt32, owner: PluginInstance) {
+        self.asEndpoint = EndpointEntry(
+            name: name, kind: UInt32(KN_ENDPOINT_UNARY), handler: handler, onItem: nil, onCancel: nil,
+            userData: userData, release: nil, summary: "job", owner: owner)
+        self.name = name
+        self.handler = handler
+        self.userData = userData
+        self.release = release
+        self.maxAttempts = maxAttempts == 0 ? 3 : maxAttempts
+        self.owner = owner
+    }
+}
+
+final class EventHandlerEntry: @unchecked Sendable {
+    let pattern: TopicPattern
+    let function: kn_event_fn
+    let userData: UnsafeMutableRawPointer?
+    let release: kn_release_fn?
+    let owner: PluginInstance
+
+    init(pattern: TopicPattern, function: kn_event_fn, userData: UnsafeMutableRawPointer?, release: kn_release_fn?,
+         owner: PluginInstance) {
+        self.pattern = pattern
+        self.function = function
+        self.userData = userData
+        self.release = release
+        self.owner = owner
+    }
+}
+
+struct ServiceEntry: @unchecked Sendable {
+    let name: String
+    let major: UInt32
+    let minor: UInt32
+    let table: UnsafeRawPointer
+    let owner: PluginInstance
+}
+
+/// Everything one plugin instance registered.
+struct Registrations: Sendable {
+    var endpoints: [EndpointEntry] = []
+    var routes: [RouteEntry] = []
+    var middleware: [MiddlewareEntry] = []
+    var transports: [TransportEntry] = []
+    var jobs: [JobEntry] = []
+    var eventHandlers: [EventHandlerEntry] = []
+    var services: [ServiceEntry] = []
+
+    /// Runs every release hook, once, after the last call has drained.
+    func releaseUserData() {
+        for entry in endpoints { entry.release?(entry.userData) }
+        for entry in middleware { entry.release?(entry.userData) }
+        for entry in jobs { entry.release?(entry.userData) }
+        for entry in eventHandlers { entry.release?(entry.userData) }
+    }
+}

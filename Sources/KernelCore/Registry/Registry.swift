@@ -1,0 +1,138 @@
+import CKernelABI
+import Synchronization
+
+/// Every registration of every live plugin, and the lookups the hot path needs.
+///
+/// Writers (the control thread) rebuild the indexes from the per-plugin
+/// registrations on every commit; readers (any thread) take the lock only
+/// long enough to read one index entry.
+final class Registry: Sendable {
+    private struct State {
+        var byOwner: [ObjectIdentifier: (owner: PluginInstance, registrations: Registrations)] = [:]
+        var endpoints: [String: EndpointEntry] = [:]
+        var chains: [String: [MiddlewareEntry]] = [:]
+        var middleware: [MiddlewareEntry] = []
+        var routes: [RouteEntry] = []
+        var jobs: [String: JobEntry] = [:]
+        var eventHandlers: [EventHandlerEntry] = []
+        var services: [String: [ServiceEntry]] = [:]
+        var transports: [TransportEntry] = []
+
+        mutating func rebuild() {
+            let all = byOwner.values.map(\.registrations)
+            endpoints = Dictionary(all.flatMap(\.endpoints).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            middleware = all.flatMap(\.middleware).sorted { ($0.order, $0.sequence) < ($1.order, $1.sequence) }
+            routes = all.flatMap(\.routes)
+            jobs = Dictionary(all.flatMap(\.jobs).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            eventHandlers = all.flatMap(\.eventHandlers)
+            services = Dictionary(grouping: all.flatMap(\.services), by: \.name)
+            transports = all.flatMap(\.transports)
+            chains = endpoints.mapValues { endpoint in middleware.filter { $0.applies(to: endpoint.name) } }
+        }
+    }
+
+    private let state = Mutex(State())
+
+    init() {}
+
+    // MARK: Hot path
+
+    /// The endpoint named `name` and the middleware that wraps it.
+    func resolve(endpoint name: String) -> (EndpointEntry, [MiddlewareEntry])? {
+        state.withLock { state in
+            guard let endpoint = state.endpoints[name] else { return nil }
+            return (endpoint, state.chains[name] ?? [])
+        }
+    }
+
+    enum RouteMatch {
+        case matched(endpoint: String, parameters: [(String, String)])
+        case methodNotAllowed(allowed: [String])
+        case notFound
+    }
+
+    func route(method: String, path: String) -> RouteMatch {
+        state.withLock { state in
+            var allowed: [String] = []
+            for route in state.routes {
+                guard let parameters = route.pattern.match(path) else { continue }
+                if route.method == method { return .matched(endpoint: route.endpoint, parameters: parameters) }
+                allowed.append(route.method)
+            }
+            return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+        }
+    }
+
+    func job(named name: String) -> JobEntry? {
+        state.withLock { $0.jobs[name] }
+    }
+
+    func eventHandlers(for topic: String) -> [EventHandlerEntry] {
+        state.withLock { $0.eventHandlers.filter { $0.pattern.matches(topic) } }
+    }
+
+    func service(named name: String, major: UInt32, minMinor: UInt32) -> ServiceEntry? {
+        state.withLock { state in
+            state.services[name]?.first { $0.major == major && $0.minor >= minMinor }
+        }
+    }
+
+    // MARK: Changes (control thread)
+
+    /// The plugin that owns a registration of this kind and name, if any.
+    /// The instance being replaced by `requester` (reload) does not count.
+    func conflict(_ kind: NameKind, _ name: String, requester: PluginInstance) -> PluginInstance? {
+        state.withLock { state in
+            let owner: PluginInstance? = switch kind {
+            case .endpoint: state.endpoints[name]?.owner
+            case .job: state.jobs[name]?.owner
+            case .transport: state.transports.first { $0.name == name }?.owner
+            case .route: state.routes.first { "\($0.method) \($0.pattern)" == name }?.owner
+            case .service(let major): state.services[name]?.first { $0.major == major }?.owner
+            }
+            guard let owner, owner !== requester, owner !== requester.replacing else { return nil }
+            return owner
+        }
+    }
+
+    enum NameKind {
+        case endpoint, job, transport, route
+        case service(major: UInt32)
+    }
+
+    /// Makes `registrations` live for `owner`, removing those of `replacing`
+    /// in the same step, so a caller never sees a name missing.
+    func commit(_ registrations: Registrations, owner: PluginInstance, replacing: PluginInstance? = nil) {
+        state.withLock { state in
+            if let replacing { state.byOwner[ObjectIdentifier(replacing)] = nil }
+            state.byOwner[ObjectIdentifier(owner)] = (owner, registrations)
+            state.rebuild()
+        }
+    }
+
+    /// Removes everything `owner` registered and returns it.
+    @discardableResult
+    func remove(owner: PluginInstance) -> Registrations? {
+        state.withLock { state in
+            let removed = state.byOwner.removeValue(forKey: ObjectIdentifier(owner))
+            state.rebuild()
+            return removed?.registrations
+        }
+    }
+
+    // MARK: Listings
+
+    func registrations(of owner: PluginInstance) -> Registrations? {
+        state.withLock { $0.byOwner[ObjectIdentifier(owner)]?.registrations }
+    }
+
+    var allEndpoints: [EndpointEntry] {
+        state.withLock { Array($0.endpoints.values) }.sorted { $0.name < $1.name }
+    }
+
+    var allRoutes: [RouteEntry] { state.withLock { $0.routes } }
+
+    var allMiddleware: [MiddlewareEntry] { state.withLock { $0.middleware } }
+
+    var allTransports: [TransportEntry] { state.withLock { $0.transports } }
+}

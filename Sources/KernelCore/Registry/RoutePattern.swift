@@ -1,0 +1,72 @@
+/// An HTTP route path such as `/users/:id` or `/files/*`.
+struct RoutePattern: Sendable, CustomStringConvertible {
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+        case rest
+    }
+
+    let segments: [Segment]
+    let description: String
+
+    /// Nil when the pattern is malformed (empty parameter name, `*` not last).
+    init?(_ path: String) {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        var segments: [Segment] = []
+        for (index, part) in parts.enumerated() {
+            if part == "*" {
+                guard index == parts.count - 1 else { return nil }
+                segments.append(.rest)
+            } else if part.hasPrefix(":") {
+                let name = String(part.dropFirst())
+                guard !name.isEmpty else { return nil }
+                segments.append(.parameter(name))
+            } else {
+                segments.append(.literal(String(part)))
+            }
+        }
+        self.segments = segments
+        self.description = "/" + parts.joined(separator: "/")
+    }
+
+    /// The captured parameters when `path` matches, else nil.
+    func match(_ path: String) -> [(String, String)]? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        var captures: [(String, String)] = []
+        for (index, segment) in segments.enumerated() {
+            switch segment {
+            case .rest:
+                captures.append(("*", parts[index...].joined(separator: "/")))
+                return captures
+            case .literal(let literal):
+                guard index < parts.count, parts[index] == literal else { return nil }
+            case .parameter(let name):
+                guard index < parts.count else { return nil }
+                captures.append((name, String(parts[index])))
+            }
+        }
+        return parts.count == segments.count ? captures : nil
+    }
+}
+
+/// An event topic pattern: dot-separated, `*` matches one segment, a final
+/// `#` matches any number of remaining segments (including none).
+struct TopicPattern: Sendable, CustomStringConvertible {
+    let segments: [Substring]
+    let description: String
+
+    init(_ pattern: String) {
+        description = pattern
+        segments = pattern.split(separator: ".", omittingEmptySubsequences: false)
+    }
+
+    func matches(_ topic: String) -> Bool {
+        let parts = topic.split(separator: ".", omittingEmptySubsequences: false)
+        for (index, segment) in segments.enumerated() {
+            if segment == "#" && index == segments.count - 1 { return true }
+            guard index < parts.count else { return false }
+            if segment != "*" && segment != parts[index] { return false }
+        }
+        return parts.count == segments.count
+    }
+}

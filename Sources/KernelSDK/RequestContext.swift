@@ -1,0 +1,126 @@
+import Foundation
+
+/// The call a handler or middleware is working on: request body, metadata,
+/// and the one completion.
+///
+/// Valid until the call is completed; the SDK completes it when the handler
+/// returns or throws. Not to be used concurrently from several threads.
+public struct RequestContext: @unchecked Sendable {
+    let host: UnsafePointer<kn_host_api>
+    let call: OpaquePointer
+
+    /// The endpoint called.
+    public var endpoint: String { host.pointee.call_endpoint(call).map { String(cString: $0) } ?? "" }
+
+    /// "http", "ws", "tcp", "internal", "admin" or "job".
+    public var protocolName: String { meta("protocol") ?? "internal" }
+
+    public var requestID: String { meta("request.id") ?? "" }
+
+    /// The raw request body.
+    public var body: [UInt8] {
+        let bytes = host.pointee.call_body(call)
+        guard let ptr = bytes.ptr, bytes.len > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: ptr, count: bytes.len))
+    }
+
+    /// Request metadata as text (see `kn_plugin.h` for the keys).
+    public func meta(_ key: String) -> String? {
+        var value = kn_bytes()
+        guard host.pointee.call_meta_get(call, key, &value) else { return nil }
+        guard let ptr = value.ptr, value.len > 0 else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: ptr, count: value.len), as: UTF8.self)
+    }
+
+    /// A request header (HTTP; `meta` on WS/TCP), by lower-case name.
+    public func header(_ name: String) -> String? { meta("header.\(name.lowercased())") }
+
+    /// A route parameter: `parameter("id")` for `/users/:id`.
+    public func parameter(_ name: String) -> String? { meta("param.\(name)") }
+
+    /// Adds request metadata for the middleware and handler after this one.
+    public func setMeta(_ key: String, _ value: String) {
+        var value = value
+        value.withUTF8 { _ = host.pointee.call_meta_set(call, key, kn_bytes(ptr: $0.baseAddress, len: $0.count)) }
+    }
+
+    /// Sets response metadata; `header.<name>` becomes an HTTP response header.
+    public func setResponseMeta(_ key: String, _ value: String) {
+        var value = value
+        value.withUTF8 { _ = host.pointee.call_response_meta_set(call, key, kn_bytes(ptr: $0.baseAddress, len: $0.count)) }
+    }
+
+    public func setResponseHeader(_ name: String, _ value: String) { setResponseMeta("header.\(name.lowercased())", value) }
+
+    /// Decodes the JSON body; an empty body decodes as `{}`.
+    public func decode<T: Decodable>(_ type: T.Type) throws(PluginError) -> T {
+        if T.self == Empty.self { return Empty() as! T }
+        var bytes = body
+        if bytes.isEmpty { bytes = Array("{}".utf8) }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch {
+            throw PluginError(.invalidArgument, "invalid request body: \(JSONErrorText.describe(error))")
+        }
+    }
+
+    // MARK: Completion
+
+    func respond(_ bytes: [UInt8], contentType: String = "application/json") {
+        bytes.withUnsafeBufferPointer { buffer in
+            _ = host.pointee.call_respond(call, kn_bytes(ptr: buffer.baseAddress, len: buffer.count), contentType)
+        }
+    }
+
+    func respond<T: Encodable>(json value: T) {
+        if let raw = value as? RawResponse {
+            respond(raw.bytes, contentType: raw.contentType)
+            return
+        }
+        do {
+            respond(Array(try JSONEncoder().encode(value)))
+        } catch {
+            fail(PluginError(.internal, "cannot encode response: \(error)"))
+        }
+    }
+
+    func fail(_ error: any Error) {
+        let error = error as? PluginError ?? PluginError(.internal, "\(error)")
+        let details = error.detailsJSON
+        details.withUnsafeBufferPointer { buffer in
+            _ = host.pointee.call_fail(call, error.code.status, error.message,
+                                       kn_bytes(ptr: buffer.baseAddress, len: buffer.count))
+        }
+    }
+}
+
+/// A request or response with no fields.
+public struct Empty: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+/// A response sent as is, not JSON-encoded.
+public struct RawResponse: Encodable, Sendable {
+    public var bytes: [UInt8]
+    public var contentType: String
+    public init(_ bytes: [UInt8], contentType: String) {
+        self.bytes = bytes
+        self.contentType = contentType
+    }
+    public init(text: String, contentType: String = "text/plain; charset=utf-8") {
+        self.init(Array(text.utf8), contentType: contentType)
+    }
+    public func encode(to encoder: Encoder) throws {}
+}
+
+enum JSONErrorText {
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "missing field '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case DecodingError.dataCorrupted: "not valid JSON"
+        default: "\(error)"
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KernelCore
+import Logging
+
+/// `kernel`: loads the plugins of a directory and serves until SIGTERM/SIGINT.
+struct KernelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernel",
+        abstract: "Run the plugin-hosting microkernel.",
+        discussion: """
+            Loads every lib*.so of the plugins directory in dependency order, watches it \
+            (a file written is loaded, replaced is reloaded, removed is unloaded) and serves \
+            the admin socket that kernelctl talks to.
+            """)
+
+    @Option(help: "Directory of plugin .so files, watched for changes.")
+    var plugins = "./plugins"
+
+    @Option(help: "Data directory (plugin images, plugin data, the admin socket by default).")
+    var data = "./data"
+
+    @Option(help: "Admin socket path (default: <data>/kernel.sock).")
+    var socket: String?
+
+    @Option(help: "Configuration file (INI: one [section] per plugin, plus [kernel]).")
+    var config: String?
+
+    @Option(name: .customLong("set"), help: "Override a setting: <plugin>.<key>=<value>. Repeatable.")
+    var overrides: [String] = []
+
+    @Option(help: "Log level: trace, debug, info, warning, error.")
+    var logLevel = "info"
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "kernel")
+
+        var configuration = Configuration()
+        do {
+            if let config {
+                configuration = try Configuration(parsing: try String(contentsOfFile: config, encoding: .utf8))
+            }
+            for assignment in overrides { try configuration.set(assignment) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let pluginsDirectory = absolute(plugins)
+        let dataDirectory = absolute(data)
+        let options = Kernel.Options(
+            pluginsDirectory: pluginsDirectory, dataDirectory: dataDirectory,
+            socketPath: socket.map(absolute) ?? "\(dataDirectory)/kernel.sock", configuration: configuration)
+
+        let kernel: Kernel
+        do {
+            kernel = try Kernel(options: options, logger: logger)
+            try kernel.start()
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        waitForTermination()
+        kernel.shutdown()
+        throw ExitCode.success
+    }
+
+    /// Blocks until SIGTERM or SIGINT.
+    private func waitForTermination() {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let done = DispatchSemaphore(value: 0)
+        let sources = [SIGTERM, SIGINT].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { done.signal() }
+            source.resume()
+            return source
+        }
+        done.wait()
+        sources.forEach { $0.cancel() }
+    }
+
+    private func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+}
+
+KernelCommand.main()
