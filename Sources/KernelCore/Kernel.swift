@@ -179,7 +179,7 @@ public final class Kernel: @unchecked Sendable {
     }
 
     /// init, commit, start: the new instance becomes live, replacing `old`.
-    private func activate(_ image: PluginImage, replacing old: PluginInstance? = nil) throws(RejectionError) -> PluginInstance {
+    func activate(_ image: PluginImage, replacing old: PluginInstance? = nil) throws(RejectionError) -> PluginInstance {
         func reject(_ reason: String) -> RejectionError { RejectionError(path: image.sourcePath, reason: reason) }
         if old == nil, let existing = plugins[image.name] {
             throw reject("a plugin named '\(image.name)' is already loaded from \(existing.image.sourcePath)")
@@ -231,7 +231,7 @@ public final class Kernel: @unchecked Sendable {
     }
 
     /// Drains, stops and forgets an instance that is no longer in the registry.
-    private func retire(_ instance: PluginInstance) {
+    func retire(_ instance: PluginInstance) {
         instance.state = .draining
         let drained = instance.drain(timeoutMilliseconds: drainTimeoutMilliseconds)
         if !drained {
