@@ -1,0 +1,2 @@
+// Entry point; the command tree is in Commands.swift.
+KernelCtl.main()
