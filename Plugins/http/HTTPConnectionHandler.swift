@@ -27,7 +27,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private let kernel: PluginContext
     private var state = State.idle
     private var quiescing = false
-    private var timeout: Scheduled<Void>?
+    /// When the current request's head arrived; a per-connection timer checks it
+    /// (one timer per connection, not one per request, keeps the hot path free of timers).
+    private var requestStarted: NIODeadline?
+    private var timer: RepeatedTask?
     private var context: ChannelHandlerContext?
 
     init(settings: HTTPSettings, kernel: PluginContext) {
@@ -35,8 +38,21 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         self.kernel = kernel
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let timeout = Int64(settings.requestTimeoutMilliseconds)
+        let tick = TimeAmount.milliseconds(max(10, min(1_000, timeout / 4)))
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
+            handler.value.checkTimeout()
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
+    }
 
     // MARK: Reading
 
@@ -49,9 +65,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             }
             let expected = head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
             state = .receiving(head, context.channel.allocator.buffer(capacity: min(expected, settings.maxBodySize)))
-            timeout = context.eventLoop.assumeIsolated().scheduleTask(
-                in: .milliseconds(Int64(settings.requestTimeoutMilliseconds))
-            ) { [weak self] in self?.timedOut() }
+            requestStarted = .now()
         case (.body(var chunk), .receiving(let head, var body)):
             guard body.readableBytes + chunk.readableBytes <= settings.maxBodySize else {
                 sendError(.payloadTooLarge, "too_large", "request body exceeds \(settings.maxBodySize) bytes",
@@ -159,7 +173,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    private func timedOut() {
+    private func checkTimeout() {
+        guard let requestStarted,
+              NIODeadline.now() - requestStarted >= .milliseconds(Int64(settings.requestTimeoutMilliseconds)) else { return }
+        self.requestStarted = nil
         guard case .waiting(let head, let pending) = state else {
             if case .receiving(let head, _) = state {
                 sendError(.requestTimeout, "timeout", "request not received within \(settings.requestTimeoutMilliseconds) ms",
@@ -177,8 +194,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private func write(_ head: HTTPRequestHead, status: HTTPResponseStatus, contentType: String, body: ByteBuffer,
                        extra: [(String, String)]) {
         guard let context else { return }
-        timeout?.cancel()
-        timeout = nil
+        requestStarted = nil
         let close = !head.isKeepAlive || quiescing
         var headers = HTTPHeaders()
         headers.reserveCapacity(3 + extra.count)
@@ -235,7 +251,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timeout?.cancel()
+        timer?.cancel()
+        timer = nil
         if case .waiting(_, let pending) = state { pending.cancel() }
         state = .closing
         context.fireChannelInactive()

@@ -172,10 +172,7 @@ public final class Kernel: @unchecked Sendable {
 
     private func open(_ path: String) throws(RejectionError) -> PluginImage {
         generation += 1
-        let started = currentMilliseconds()
-        let image = try loader.open(path, generation: generation)
-        logger.debug("opened \(path) as \(image.name) in \(currentMilliseconds() - started) ms")
-        return image
+        return try loader.open(path, generation: generation)
     }
 
     /// init, commit, start: the new instance becomes live, replacing `old`.
@@ -188,7 +185,6 @@ public final class Kernel: @unchecked Sendable {
             waitingForDependency.insert(image.sourcePath)
             throw reject("requires plugin '\(missing)', which is not loaded")
         }
-        let started = currentMilliseconds()
         let instance = PluginInstance(
             image: image, generation: image.generation, kernel: self,
             config: options.configuration.section(image.name),
@@ -223,7 +219,8 @@ public final class Kernel: @unchecked Sendable {
         instance.replacing = nil
         rejected[image.sourcePath] = nil
         waitingForDependency.remove(image.sourcePath)
-        logger.info("loaded plugin \(image.name) \(image.version) from \(image.sourcePath) (generation \(instance.generation)) in \(currentMilliseconds() - started) ms")
+        let elapsed = Double(monotonicMicroseconds() - image.openStarted) / 1000
+        logger.info("loaded plugin \(image.name) \(image.version) from \(image.sourcePath) (generation \(instance.generation)) in \(elapsed) ms")
         if old == nil {
             _ = events.publish(topic: "kernel.plugin.loaded", payload: Array("{\"name\":\"\(image.name)\"}".utf8), publisher: "kernel")
         }

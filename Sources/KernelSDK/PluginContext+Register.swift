@@ -229,6 +229,6 @@ public struct Event: Sendable {
     }
 
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(payload))
+        try JSON.decoder.decode(T.self, from: Data(payload))
     }
 }

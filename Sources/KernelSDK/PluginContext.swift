@@ -43,7 +43,7 @@ public final class PluginContext: @unchecked Sendable {
 
     /// Publishes an event with a JSON payload.
     public func publish<T: Encodable>(_ topic: String, _ payload: T) throws {
-        let bytes = Array(try JSONEncoder().encode(payload))
+        let bytes = Array(try JSON.encoder.encode(payload))
         let status = bytes.withUnsafeBufferPointer {
             host.pointee.publish(handle, topic, kn_bytes(ptr: $0.baseAddress, len: $0.count))
         }
@@ -53,7 +53,7 @@ public final class PluginContext: @unchecked Sendable {
     /// Queues a job; returns its id.
     @discardableResult
     public func enqueueJob<T: Encodable>(_ name: String, _ payload: T, delayMilliseconds: UInt64 = 0) throws -> UInt64 {
-        let bytes = Array(try JSONEncoder().encode(payload))
+        let bytes = Array(try JSON.encoder.encode(payload))
         var id: UInt64 = 0
         let status = bytes.withUnsafeBufferPointer {
             host.pointee.job_enqueue(handle, name, kn_bytes(ptr: $0.baseAddress, len: $0.count), delayMilliseconds, &id)
@@ -66,7 +66,7 @@ public final class PluginContext: @unchecked Sendable {
     public func invoke<Request: Encodable, Response: Decodable>(
         _ endpoint: String, _ request: Request, as type: Response.Type = Response.self
     ) async throws -> Response {
-        let body = Array(try JSONEncoder().encode(request))
+        let body = Array(try JSON.encoder.encode(request))
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
             guard let call = host.pointee.call_new(handle, "internal") else {
                 continuation.resume(returning: Outcome(status: KN_ERR_INTERNAL, body: [], message: "call_new failed"))
@@ -89,7 +89,7 @@ public final class PluginContext: @unchecked Sendable {
         guard outcome.status == KN_OK else { throw PluginError(.init(status: outcome.status), outcome.message) }
         if Response.self == Empty.self { return Empty() as! Response }
         do {
-            return try JSONDecoder().decode(Response.self, from: Data(outcome.body))
+            return try JSON.decoder.decode(Response.self, from: Data(outcome.body))
         } catch {
             throw PluginError(.internal, "invalid response from '\(endpoint)': \(JSONErrorText.describe(error))")
         }

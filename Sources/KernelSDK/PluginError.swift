@@ -92,7 +92,7 @@ public struct PluginError: Error, CustomStringConvertible, Sendable {
                 if let fields { try container.encode(fields, forKey: AnyKey("fields")) }
             }
         }
-        return (try? Array(JSONEncoder().encode(Body(fields: fields.isEmpty ? nil : fields, extra: details)))) ?? []
+        return (try? Array(JSON.encoder.encode(Body(fields: fields.isEmpty ? nil : fields, extra: details)))) ?? []
     }
 }
 

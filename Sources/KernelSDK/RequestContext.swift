@@ -58,7 +58,7 @@ public struct RequestContext: @unchecked Sendable {
         var bytes = body
         if bytes.isEmpty { bytes = Array("{}".utf8) }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
+            return try JSON.decoder.decode(T.self, from: Data(bytes))
         } catch {
             throw PluginError(.invalidArgument, "invalid request body: \(JSONErrorText.describe(error))")
         }
@@ -72,13 +72,20 @@ public struct RequestContext: @unchecked Sendable {
         }
     }
 
+    func respond(_ data: Data, contentType: String = "application/json") {
+        data.withUnsafeBytes { buffer in
+            _ = host.pointee.call_respond(
+                call, kn_bytes(ptr: buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), len: buffer.count), contentType)
+        }
+    }
+
     func respond<T: Encodable>(json value: T) {
         if let raw = value as? RawResponse {
             respond(raw.bytes, contentType: raw.contentType)
             return
         }
         do {
-            respond(Array(try JSONEncoder().encode(value)))
+            respond(try JSON.encoder.encode(value))
         } catch {
             fail(PluginError(.internal, "cannot encode response: \(error)"))
         }
@@ -123,4 +130,11 @@ enum JSONErrorText {
         default: "\(error)"
         }
     }
+}
+
+/// One encoder and decoder for the plugin: both are safe to share across
+/// threads, and making one per call costs more than the encoding itself.
+enum JSON {
+    static let encoder = JSONEncoder()
+    static let decoder = JSONDecoder()
 }

@@ -19,7 +19,7 @@ enum FakePlugins {
         descriptor.`init` = { handle in FakePlugins.initBody?(handle!) ?? KN_OK }
         generation += 1
         return PluginImage(
-            sourcePath: "/fake/\(name).so", imagePath: "/fake/\(name).so", generation: generation,
+            sourcePath: "/fake/\(name).so", imagePath: "/fake/\(name).so", generation: generation, openStarted: 0,
             handle: dlopen(nil, RTLD_NOW), descriptor: descriptor, name: name, version: "1.0.0", summary: "",
             dependsOn: dependsOn, flags: 0)
     }

@@ -24,7 +24,6 @@ final class Call: @unchecked Sendable {
     private var stage = 0
     private var callbacks = kn_call_callbacks()
     private var observers: [(function: kn_complete_fn, userData: UnsafeMutableRawPointer?)] = []
-    private var holds: [PluginInstance] = []
     private var dispatched = false
     private let completed = Atomic<Bool>(false)
     private let cancelled = Atomic<Bool>(false)
@@ -63,7 +62,19 @@ final class Call: @unchecked Sendable {
         self.contentType = OwnedBuffer(contentType)
     }
 
-    func meta(_ key: String) -> OwnedBuffer? { meta[key] }
+    /// Request metadata. "request.id" and "protocol" are made on first read:
+    /// most calls never ask for them.
+    func meta(_ key: String) -> OwnedBuffer? {
+        if let value = meta[key] { return value }
+        switch key {
+        case "protocol": return protocolName
+        case "request.id":
+            let id = OwnedBuffer(kernel.nextRequestID())
+            meta[key] = id
+            return id
+        default: return nil
+        }
+    }
 
     func setMeta(_ key: String, _ value: OwnedBuffer) { meta[key] = value }
 
@@ -103,8 +114,6 @@ final class Call: @unchecked Sendable {
         dispatched = true
         self.callbacks = callbacks
         _ = Unmanaged.passUnretained(self).retain() // given back by complete()
-        if meta["request.id"] == nil { meta["request.id"] = OwnedBuffer(kernel.nextRequestID()) }
-        if meta["protocol"] == nil { meta["protocol"] = protocolName }
 
         guard let name = endpointName?.string, let (endpoint, chain) = kernel.registry.resolve(endpoint: name) else {
             let what = endpointName.map { "no endpoint named '\($0.string)'" } ?? "the call has no endpoint"
@@ -126,13 +135,9 @@ final class Call: @unchecked Sendable {
     private func start(endpoint: EndpointEntry, chain: [MiddlewareEntry]) {
         self.endpoint = endpoint
         self.chain = chain
-        holds.reserveCapacity(chain.count + 1)
+        // Every plugin the call passes through counts it in flight, so none is stopped under it.
         endpoint.owner.beginCall()
-        holds.append(endpoint.owner)
-        for middleware in chain {
-            middleware.owner.beginCall()
-            holds.append(middleware.owner)
-        }
+        for middleware in chain { middleware.owner.beginCall() }
         next()
     }
 
@@ -210,8 +215,10 @@ final class Call: @unchecked Sendable {
             for observer in observers.reversed() { observer.function(observer.userData, response) }
             callbacks.on_complete?(callbacks.user_data, response)
         }
-        for owner in holds { owner.endCall() }
-        holds.removeAll()
+        if let endpoint {
+            endpoint.owner.endCall()
+            for middleware in chain { middleware.owner.endCall() }
+        }
         endpoint = nil
         chain = []
         Unmanaged.passUnretained(self).release()

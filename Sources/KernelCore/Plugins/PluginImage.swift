@@ -7,6 +7,8 @@ struct PluginImage: @unchecked Sendable {
     let sourcePath: String
     let imagePath: String
     let generation: Int
+    /// Monotonic microseconds when opening began, to report the load time.
+    let openStarted: Int64
     let handle: UnsafeMutableRawPointer
     let descriptor: kn_plugin_descriptor
     let name: String
@@ -32,6 +34,7 @@ struct PluginLoader: @unchecked Sendable {
 
     func open(_ path: String, generation: Int) throws(RejectionError) -> PluginImage {
         func reject(_ reason: String) -> RejectionError { RejectionError(path: path, reason: reason) }
+        let openStarted = monotonicMicroseconds()
 
         switch FileIO.readPrefix(path, count: 4) {
         case .failure(let error): throw reject("cannot read file: \(error)")
@@ -57,7 +60,7 @@ struct PluginLoader: @unchecked Sendable {
         let descriptor = try Self.validate(returned, reject: reject)
         let name = String(cString: descriptor.name)
         return PluginImage(
-            sourcePath: path, imagePath: imagePath, generation: generation, handle: handle, descriptor: descriptor, name: name,
+            sourcePath: path, imagePath: imagePath, generation: generation, openStarted: openStarted, handle: handle, descriptor: descriptor, name: name,
             version: optionalString(descriptor.version) ?? "0",
             summary: optionalString(descriptor.description) ?? "",
             dependsOn: Self.strings(descriptor.depends_on),
