@@ -1,0 +1,101 @@
+import Foundation
+import Glibc
+
+/// An error that stops a test's setup; its description says what to do.
+struct SetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Where the build products and the repository are.
+enum Products {
+    /// The repository root: this file is <root>/Tests/IntegrationTests/Products.swift.
+    static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static var protocolsDirectory: String { repositoryRoot + "/Protocols" }
+
+    /// The directory of the running test executable that holds `kernel`: the
+    /// xctest file's own directory on Linux, or a bundle's parent when the
+    /// executable sits inside a `.xctest` directory.
+    static let directory: String? = {
+        guard let resolved = realpath("/proc/self/exe", nil) else { return nil }
+        defer { free(resolved) }
+        var url = URL(fileURLWithPath: String(cString: resolved)).deletingLastPathComponent()
+        while url.path != "/" {
+            if FileManager.default.isExecutableFile(atPath: url.path + "/kernel") { return url.path }
+            url.deleteLastPathComponent()
+        }
+        return nil
+    }()
+
+    /// The absolute path of product `name` (`kernel`, `kernelctl`, `libhttp.so`, `libhello.so`).
+    static func path(_ name: String) throws -> String {
+        guard let directory else {
+            throw SetupError("build product '\(name)' not found: no directory above the test executable holds `kernel`; run `swift build` first")
+        }
+        let path = directory + "/" + name
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SetupError("build product '\(name)' not found in \(directory); run `swift build` first")
+        }
+        return path
+    }
+}
+
+/// A fresh short directory under /tmp, for one test.
+func makeTemporaryDirectory(_ prefix: String = "kn") throws -> String {
+    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    guard made != nil else { throw SetupError("mkdtemp failed: \(String(cString: strerror(errno)))") }
+    return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// Polls `condition` every `interval` until it holds or `timeout` passes.
+/// Returns whether it held.
+@discardableResult
+func waitUntil(timeout: TimeInterval, interval: TimeInterval = 0.05, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+        if try condition() { return true }
+        if Date() >= deadline { return false }
+        Thread.sleep(forTimeInterval: interval)
+    }
+}
+
+/// Runs a program to completion (with a deadline) and captures its output.
+struct ProgramResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var timedOut: Bool
+}
+
+func runProgram(_ executable: String, _ arguments: [String], workDirectory: String, timeout: TimeInterval = 60) throws -> ProgramResult {
+    let id = UUID().uuidString.prefix(8)
+    let outPath = "\(workDirectory)/run-\(id).out"
+    let errPath = "\(workDirectory)/run-\(id).err"
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(atPath: outPath)
+        try? FileManager.default.removeItem(atPath: errPath)
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = FileHandle(forWritingAtPath: outPath)
+    process.standardError = FileHandle(forWritingAtPath: errPath)
+    try process.run()
+    let exited = waitUntil(timeout: timeout, interval: 0.01) { !process.isRunning }
+    if !exited {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+    let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    return ProgramResult(status: process.terminationStatus, stdout: out, stderr: err, timedOut: !exited)
+}
