@@ -481,6 +481,13 @@ struct kn_host_api {
      * in stop), and the bound port (useful when `port` is 0). Control thread. */
     kn_status (*listen)(kn_plugin *self, const char *host, uint16_t port, int *fd,
                         uint16_t *bound_port);
+
+    /* --- Identity ------------------------------------------------------- */
+
+    /* The name of a plugin, e.g. of the caller of a service function that
+     * takes a kn_plugin * (services use it to namespace what they keep).
+     * Borrowed: valid until that plugin stops. Any thread. */
+    const char *(*plugin_name)(kn_plugin *plugin);
 };
 
 #ifdef __cplusplus

@@ -228,6 +228,12 @@ enum HostAPI {
                 return error.status
             }
         }
+
+        // Identity
+        api.plugin_name = { plugin in
+            guard let plugin else { return nil }
+            return PluginInstance.from(plugin).nameBuffer.cString
+        }
         return api
     }
 }

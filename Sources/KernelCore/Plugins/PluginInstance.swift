@@ -29,6 +29,8 @@ final class PluginInstance: @unchecked Sendable {
     private let metrics = Mutex<[String: Int64]>([:])
 
     var name: String { image.name }
+    /// The name as a C string for `plugin_name`.
+    let nameBuffer: OwnedBuffer
 
     init(image: PluginImage, generation: Int, kernel: Kernel, config: [String: String], dataDirectory: String) {
         self.image = image
@@ -37,6 +39,7 @@ final class PluginInstance: @unchecked Sendable {
         self.config = config.mapValues(OwnedBuffer.init)
         self.dataDirectory = OwnedBuffer(dataDirectory)
         self.loadedAt = currentMilliseconds()
+        self.nameBuffer = OwnedBuffer(image.name)
     }
 
     var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
