@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "kernel", targets: ["KernelServer"]),
         .executable(name: "kernelctl", targets: ["KernelCtl"]),
         .library(name: "KernelSDK", targets: ["KernelSDK"]),
+        // The kernel as a library, for embedding and for the benchmark harness.
+        .library(name: "KernelCore", targets: ["KernelCore"]),
         // Core plugins: lib<name>.so each.
         .library(name: "http", type: .dynamic, targets: ["HTTPPlugin"]),
         // Samples.

@@ -225,8 +225,16 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is Quiesce {
+            // The next response says `connection: close`. An idle connection
+            // gets a grace period first: its client may be sending a request
+            // right now, and closing under it would fail that request.
             quiescing = true
-            if case .idle = state { context.close(promise: nil) }
+            context.eventLoop.assumeIsolated().scheduleTask(
+                in: .milliseconds(Int64(settings.quiesceGraceMilliseconds))
+            ) { [weak self] in
+                guard let self, case .idle = self.state else { return }
+                self.context?.close(promise: nil)
+            }
         } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
             if case .idle = state { context.close(promise: nil) }
         } else {

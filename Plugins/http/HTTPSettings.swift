@@ -18,6 +18,9 @@ struct HTTPSettings: Sendable {
     var threads = System.coreCount
     /// How long `stop` waits for requests in flight before closing.
     var drainTimeoutMilliseconds = 10_000
+    /// On stop, how long an idle keep-alive connection is left open for a
+    /// request already on its way (answered with `connection: close`).
+    var quiesceGraceMilliseconds = 1_000
 
     init(_ kernel: PluginContext) throws {
         if let value = kernel.config("host") { host = value }
@@ -32,6 +35,7 @@ struct HTTPSettings: Sendable {
         maxConnections = kernel.config("max_connections", default: maxConnections)
         threads = max(1, kernel.config("threads", default: threads))
         drainTimeoutMilliseconds = kernel.config("drain_timeout_ms", default: drainTimeoutMilliseconds)
+        quiesceGraceMilliseconds = kernel.config("quiesce_grace_ms", default: quiesceGraceMilliseconds)
     }
 }
 

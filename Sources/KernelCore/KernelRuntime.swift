@@ -1,3 +1,4 @@
+@_exported import CKernelABI
 import Dispatch
 import Glibc
 import Synchronization
@@ -31,5 +32,17 @@ extension Kernel {
         parts?.admin.stop()
         control.sync { stopAll() }
         logger.info("kernel stopped")
+    }
+}
+
+/// Embedding: what a host program (the benchmark harness, a test) needs to
+/// start calls the way a transport plugin does.
+extension Kernel {
+    /// The host API table every plugin receives.
+    public static var hostTable: UnsafePointer<kn_host_api> { UnsafePointer(HostAPI.table) }
+
+    /// The `kn_plugin *` of a loaded plugin, to pass as `self` to the table.
+    public func handle(ofPlugin name: String) -> OpaquePointer? {
+        control.sync { plugins[name]?.handle }
     }
 }

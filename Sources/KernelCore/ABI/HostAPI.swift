@@ -87,11 +87,11 @@ enum HostAPI {
         // Handling a call
         api.call_endpoint = { call in
             guard let call else { return nil }
-            return Call.from(call).endpointName?.cString
+            return Call.with(call) { $0.endpointCString }
         }
         api.call_body = { call in
             guard let call else { return .empty }
-            return Call.from(call).body.bytes
+            return Call.with(call) { $0.body.bytes }
         }
         api.call_content_type = { call in
             guard let call else { return nil }
@@ -114,7 +114,7 @@ enum HostAPI {
         }
         api.call_respond = { call, body, contentType in
             guard let call else { return KN_ERR_INVALID_ARGUMENT }
-            return Call.from(call).respond(body, contentType: contentType)
+            return Call.with(call) { $0.respond(body, contentType: contentType) }
         }
         api.call_fail = { call, status, message, details in
             guard let call else { return KN_ERR_INVALID_ARGUMENT }
@@ -126,7 +126,7 @@ enum HostAPI {
         }
         api.call_next = { call in
             guard let call else { return }
-            Call.from(call).next()
+            Call.with(call) { $0.next() }
         }
         api.call_on_complete = { call, function, userData in
             guard let call, let function else { return KN_ERR_INVALID_ARGUMENT }
@@ -153,12 +153,12 @@ enum HostAPI {
         // Starting a call
         api.call_new = { plugin, protocolName in
             guard let plugin else { return nil }
-            let kernel = PluginInstance.from(plugin).kernel
-            return Call.newHandle(kernel: kernel, protocolName: optionalString(protocolName) ?? "internal")
+            let kernel = Unmanaged<PluginInstance>.fromOpaque(UnsafeRawPointer(plugin))._withUnsafeGuaranteedRef { $0.kernel }
+            return Call.newHandle(kernel: kernel, protocolName: protocolName)
         }
         api.call_set_endpoint = { call, endpoint in
             guard let call, let endpoint else { return KN_ERR_INVALID_ARGUMENT }
-            Call.from(call).setEndpoint(String(cString: endpoint))
+            Call.with(call) { $0.setEndpoint(String(cString: endpoint)) }
             return KN_OK
         }
         api.call_set_route = { call, method, path in
@@ -172,7 +172,7 @@ enum HostAPI {
         }
         api.call_dispatch = { call, callbacks in
             guard let call, let callbacks = readDefinition(callbacks), callbacks.on_complete != nil else { return }
-            Call.from(call).dispatch(callbacks)
+            Call.with(call) { $0.dispatch(callbacks) }
         }
         api.call_push = { call, item in
             guard let call else { return KN_ERR_INVALID_ARGUMENT }

@@ -12,15 +12,17 @@ import Synchronization
 final class Call: @unchecked Sendable {
     let kernel: Kernel
     let protocolName: OwnedBuffer
-    private(set) var endpointName: OwnedBuffer?
-    private(set) var body = OwnedBuffer("")
-    private(set) var contentType = OwnedBuffer("")
+    /// The endpoint, resolved when the call is targeted.
+    private var target: ResolvedEndpoint?
+    /// The name asked for when no such endpoint exists, for the error.
+    private var missingEndpoint: OwnedBuffer?
+    private(set) var body = OwnedBuffer.empty
+    private(set) var contentType = OwnedBuffer.empty
     private var meta: [String: OwnedBuffer] = [:]
     private var responseMeta: [(key: OwnedBuffer, value: OwnedBuffer)] = []
     var user: UnsafeMutableRawPointer?
 
-    private var endpoint: EndpointEntry?
-    private var chain: [MiddlewareEntry] = []
+    private var running: ResolvedEndpoint?
     private var stage = 0
     private var callbacks = kn_call_callbacks()
     private var observers: [(function: kn_complete_fn, userData: UnsafeMutableRawPointer?)] = []
@@ -28,20 +30,32 @@ final class Call: @unchecked Sendable {
     private let completed = Atomic<Bool>(false)
     private let cancelled = Atomic<Bool>(false)
 
-    init(kernel: Kernel, protocolName: String) {
+    init(kernel: Kernel, protocolName: OwnedBuffer) {
         self.kernel = kernel
-        self.protocolName = OwnedBuffer(protocolName)
+        self.protocolName = protocolName
+    }
+
+    convenience init(kernel: Kernel, protocolName: String) {
+        self.init(kernel: kernel, protocolName: ProtocolNames.buffer(for: protocolName))
     }
 
     // MARK: Handles
 
     /// A new call with one reference owned by the caller.
-    static func newHandle(kernel: Kernel, protocolName: String) -> OpaquePointer {
-        OpaquePointer(Unmanaged.passRetained(Call(kernel: kernel, protocolName: protocolName)).toOpaque())
+    static func newHandle(kernel: Kernel, protocolName: UnsafePointer<CChar>?) -> OpaquePointer {
+        let call = Call(kernel: kernel, protocolName: ProtocolNames.buffer(for: protocolName))
+        return OpaquePointer(Unmanaged.passRetained(call).toOpaque())
     }
 
     static func from(_ handle: OpaquePointer) -> Call {
         Unmanaged<Call>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    }
+
+    /// Runs `body` with the call behind `handle`, without retaining it: the
+    /// handle's owner keeps it alive for the duration (the hot path).
+    @inline(__always)
+    static func with<Result>(_ handle: OpaquePointer, _ body: (Call) -> Result) -> Result {
+        Unmanaged<Call>.fromOpaque(UnsafeRawPointer(handle))._withUnsafeGuaranteedRef(body)
     }
 
     var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
@@ -50,7 +64,16 @@ final class Call: @unchecked Sendable {
 
     // MARK: Request
 
-    func setEndpoint(_ name: String) { endpointName = OwnedBuffer(name) }
+    /// Targets an endpoint, resolving it now: one registry lookup per call.
+    func setEndpoint(_ name: String) {
+        target = kernel.registry.resolve(endpoint: name)
+        missingEndpoint = target == nil ? OwnedBuffer(name) : nil
+    }
+
+    /// The endpoint's name as a C string, valid while the call lives.
+    var endpointCString: UnsafePointer<CChar>? {
+        target?.endpoint.nameBuffer.cString ?? missingEndpoint?.cString
+    }
 
     func setBody(_ bytes: kn_bytes, contentType: String?) {
         body = OwnedBuffer(bytes)
@@ -96,6 +119,7 @@ final class Call: @unchecked Sendable {
         switch kernel.registry.route(method: method, path: path) {
         case .matched(let endpoint, let parameters):
             setEndpoint(endpoint)
+            guard target != nil else { return KN_ERR_NOT_FOUND }
             for (name, value) in parameters { meta["param.\(name)"] = OwnedBuffer(value) }
             return KN_OK
         case .methodNotAllowed:
@@ -115,41 +139,41 @@ final class Call: @unchecked Sendable {
         self.callbacks = callbacks
         _ = Unmanaged.passUnretained(self).retain() // given back by complete()
 
-        guard let name = endpointName?.string, let (endpoint, chain) = kernel.registry.resolve(endpoint: name) else {
-            let what = endpointName.map { "no endpoint named '\($0.string)'" } ?? "the call has no endpoint"
+        guard let target else {
+            let what = missingEndpoint.map { "no endpoint named '\($0.string)'" } ?? "the call has no endpoint"
             fail(KN_ERR_NOT_FOUND, what)
             return
         }
-        start(endpoint: endpoint, chain: chain)
+        start(target)
     }
 
-    /// Runs `endpoint` directly (jobs), with the given middleware.
-    func dispatch(to endpoint: EndpointEntry, chain: [MiddlewareEntry] = [], callbacks: kn_call_callbacks) {
+    /// Runs a resolved endpoint directly (jobs).
+    func dispatch(to target: ResolvedEndpoint, callbacks: kn_call_callbacks) {
         guard !dispatched else { return }
         dispatched = true
         self.callbacks = callbacks
         _ = Unmanaged.passUnretained(self).retain()
-        start(endpoint: endpoint, chain: chain)
+        start(target)
     }
 
-    private func start(endpoint: EndpointEntry, chain: [MiddlewareEntry]) {
-        self.endpoint = endpoint
-        self.chain = chain
+    private func start(_ target: ResolvedEndpoint) {
+        running = target
         // Every plugin the call passes through counts it in flight, so none is stopped under it.
-        endpoint.owner.beginCall()
-        for middleware in chain { middleware.owner.beginCall() }
+        target.endpoint.owner.beginCall()
+        for middleware in target.chain { middleware.owner.beginCall() }
         next()
     }
 
     /// Passes the call to the next middleware, or to the handler.
     func next() {
-        guard !completed.load(ordering: .acquiring), let endpoint else { return }
+        guard !completed.load(ordering: .acquiring), let running else { return }
         let index = stage
         stage += 1
-        if index < chain.count {
-            chain[index].function(chain[index].userData, handle)
-        } else if index == chain.count {
-            endpoint.handler(endpoint.userData, handle)
+        if index < running.chain.count {
+            let middleware = running.chain[index]
+            middleware.function(middleware.userData, handle)
+        } else if index == running.chain.count {
+            running.endpoint.handler(running.endpoint.userData, handle)
         }
     }
 
@@ -167,7 +191,7 @@ final class Call: @unchecked Sendable {
 
     func push(_ item: kn_bytes) -> kn_status {
         guard dispatched, !completed.load(ordering: .acquiring) else { return KN_ERR_CANCELLED }
-        guard let endpoint, let onItem = endpoint.onItem else { return KN_ERR_INVALID_ARGUMENT }
+        guard let endpoint = running?.endpoint, let onItem = endpoint.onItem else { return KN_ERR_INVALID_ARGUMENT }
         onItem(endpoint.userData, handle, item)
         return KN_OK
     }
@@ -175,7 +199,7 @@ final class Call: @unchecked Sendable {
     func cancel() {
         guard dispatched, !completed.load(ordering: .acquiring),
               !cancelled.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if let endpoint, let onCancel = endpoint.onCancel { onCancel(endpoint.userData, handle) }
+        if let endpoint = running?.endpoint, let onCancel = endpoint.onCancel { onCancel(endpoint.userData, handle) }
     }
 
     // MARK: Completion
@@ -215,12 +239,11 @@ final class Call: @unchecked Sendable {
             for observer in observers.reversed() { observer.function(observer.userData, response) }
             callbacks.on_complete?(callbacks.user_data, response)
         }
-        if let endpoint {
-            endpoint.owner.endCall()
-            for middleware in chain { middleware.owner.endCall() }
+        if let running {
+            running.endpoint.owner.endCall()
+            for middleware in running.chain { middleware.owner.endCall() }
         }
-        endpoint = nil
-        chain = []
+        running = nil
         Unmanaged.passUnretained(self).release()
         return KN_OK
     }

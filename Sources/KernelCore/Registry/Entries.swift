@@ -8,6 +8,8 @@ import CKernelABI
 
 final class EndpointEntry: @unchecked Sendable {
     let name: String
+    /// The name as a C string, for `call_endpoint`.
+    let nameBuffer: OwnedBuffer
     let kind: UInt32
     let handler: kn_handler_fn
     let onItem: kn_item_fn?
@@ -20,6 +22,7 @@ final class EndpointEntry: @unchecked Sendable {
     init(name: String, kind: UInt32, handler: kn_handler_fn, onItem: kn_item_fn?, onCancel: kn_cancel_fn?,
          userData: UnsafeMutableRawPointer?, release: kn_release_fn?, summary: String, owner: PluginInstance) {
         self.name = name
+        self.nameBuffer = OwnedBuffer(name)
         self.kind = kind
         self.handler = handler
         self.onItem = onItem
@@ -36,6 +39,18 @@ final class EndpointEntry: @unchecked Sendable {
         case UInt32(KN_ENDPOINT_BIDI_STREAM): "bidi_stream"
         default: "unary"
         }
+    }
+}
+
+/// An endpoint with the middleware that wraps it: what a call resolves to,
+/// built once per registry change so a call takes one reference.
+final class ResolvedEndpoint: @unchecked Sendable {
+    let endpoint: EndpointEntry
+    let chain: [MiddlewareEntry]
+
+    init(endpoint: EndpointEntry, chain: [MiddlewareEntry]) {
+        self.endpoint = endpoint
+        self.chain = chain
     }
 }
 
@@ -91,13 +106,13 @@ final class JobEntry: @unchecked Sendable {
     let maxAttempts: UInt32
     let owner: PluginInstance
     /// A job runs like an endpoint without middleware.
-    let asEndpoint: EndpointEntry
+    let asEndpoint: ResolvedEndpoint
 
     init(name: String, handler: kn_handler_fn, userData: UnsafeMutableRawPointer?, release: kn_release_fn?,
          maxAttempts: UInt32, owner: PluginInstance) {
-        self.asEndpoint = EndpointEntry(
+        self.asEndpoint = ResolvedEndpoint(endpoint: EndpointEntry(
             name: name, kind: UInt32(KN_ENDPOINT_UNARY), handler: handler, onItem: nil, onCancel: nil,
-            userData: userData, release: nil, summary: "job", owner: owner)
+            userData: userData, release: nil, summary: "job", owner: owner), chain: [])
         self.name = name
         self.handler = handler
         self.userData = userData

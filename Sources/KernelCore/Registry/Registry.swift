@@ -10,7 +10,7 @@ final class Registry: Sendable {
     private struct State {
         var byOwner: [ObjectIdentifier: (owner: PluginInstance, registrations: Registrations)] = [:]
         var endpoints: [String: EndpointEntry] = [:]
-        var chains: [String: [MiddlewareEntry]] = [:]
+        var resolved: [String: ResolvedEndpoint] = [:]
         var middleware: [MiddlewareEntry] = []
         var routes: [RouteEntry] = []
         var jobs: [String: JobEntry] = [:]
@@ -27,7 +27,9 @@ final class Registry: Sendable {
             eventHandlers = all.flatMap(\.eventHandlers)
             services = Dictionary(grouping: all.flatMap(\.services), by: \.name)
             transports = all.flatMap(\.transports)
-            chains = endpoints.mapValues { endpoint in middleware.filter { $0.applies(to: endpoint.name) } }
+            resolved = endpoints.mapValues { endpoint in
+                ResolvedEndpoint(endpoint: endpoint, chain: middleware.filter { $0.applies(to: endpoint.name) })
+            }
         }
     }
 
@@ -38,11 +40,8 @@ final class Registry: Sendable {
     // MARK: Hot path
 
     /// The endpoint named `name` and the middleware that wraps it.
-    func resolve(endpoint name: String) -> (EndpointEntry, [MiddlewareEntry])? {
-        state.withLock { state in
-            guard let endpoint = state.endpoints[name] else { return nil }
-            return (endpoint, state.chains[name] ?? [])
-        }
+    func resolve(endpoint name: String) -> ResolvedEndpoint? {
+        state.withLock { $0.resolved[name] }
     }
 
     enum RouteMatch {

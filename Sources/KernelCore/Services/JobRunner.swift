@@ -62,7 +62,6 @@ final class JobRunner: Sendable {
 
     private func start(_ job: JobEntry, id: UInt64, attempt: UInt32, payload: [UInt8], callbacks: kn_call_callbacks) {
         let call = Call(kernel: kernel, protocolName: "job")
-        call.setEndpoint(job.name)
         call.setBody(payload, contentType: "application/json")
         call.setMeta("job.id", OwnedBuffer(String(id)))
         call.setMeta("job.attempt", OwnedBuffer(String(attempt)))

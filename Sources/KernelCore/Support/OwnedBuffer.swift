@@ -10,6 +10,9 @@ final class OwnedBuffer: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<UInt8>
     let count: Int
 
+    /// The empty buffer, shared: most calls have no body or content type.
+    static let empty = OwnedBuffer(copying: UnsafeRawBufferPointer(start: nil, count: 0))
+
     init(copying source: UnsafeRawBufferPointer) {
         count = source.count
         pointer = .allocate(capacity: count + 1)
@@ -25,19 +28,32 @@ final class OwnedBuffer: @unchecked Sendable {
 
     convenience init(_ string: String) {
         var string = string
-        let copy = string.withUTF8 { OwnedBuffer(copying: UnsafeRawBufferPointer($0)) }
-        self.init(moving: copy)
+        let count = string.utf8.count
+        self.init(count: count) { target in
+            string.withUTF8 { source in
+                if let base = source.baseAddress { target.update(from: base, count: count) }
+            }
+        }
     }
 
     convenience init(_ bytes: [UInt8]) {
-        let copy = bytes.withUnsafeBytes { OwnedBuffer(copying: $0) }
-        self.init(moving: copy)
+        self.init(count: bytes.count) { target in
+            bytes.withUnsafeBufferPointer { source in
+                if let base = source.baseAddress { target.update(from: base, count: source.count) }
+            }
+        }
     }
 
-    private init(moving other: OwnedBuffer) {
-        count = other.count
+    /// A C string, copied.
+    convenience init(cString: UnsafePointer<CChar>) {
+        self.init(copying: UnsafeRawBufferPointer(start: cString, count: strlen(cString)))
+    }
+
+    private init(count: Int, fill: (UnsafeMutablePointer<UInt8>) -> Void) {
+        self.count = count
         pointer = .allocate(capacity: count + 1)
-        pointer.update(from: other.pointer, count: count + 1)
+        fill(pointer)
+        pointer[count] = 0
     }
 
     deinit { pointer.deallocate() }
@@ -53,6 +69,23 @@ final class OwnedBuffer: @unchecked Sendable {
     }
 
     var array: [UInt8] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+
+    func equals(_ cString: UnsafePointer<CChar>) -> Bool { strcmp(self.cString, cString) == 0 }
+}
+
+/// Protocol names every call carries, made once: `call_new` compares instead
+/// of allocating.
+enum ProtocolNames {
+    static let known = ["http", "ws", "tcp", "internal", "admin", "job"].map(OwnedBuffer.init)
+
+    static func buffer(for name: UnsafePointer<CChar>?) -> OwnedBuffer {
+        guard let name else { return known[3] }
+        return known.first { $0.equals(name) } ?? OwnedBuffer(cString: name)
+    }
+
+    static func buffer(for name: String) -> OwnedBuffer {
+        known.first { $0.string == name } ?? OwnedBuffer(name)
+    }
 }
 
 extension kn_bytes {

@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+// The benchmark harness: a separate package, so the root package's tests never build it.
+// Run everything with `Benchmarks/run.sh` from the repository root.
+import Foundation
+import PackageDescription
+
+// A path dependency is named after its folder, which differs between checkouts.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+let rootPackage = root.lastPathComponent.lowercased()
+
+let package = Package(
+    name: "Benchmarks",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "bench", type: .dynamic, targets: ["BenchPlugin"]),
+    ],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    ],
+    targets: [
+        // The peer: a plain Hummingbird 2 application with the same three routes.
+        .executableTarget(
+            name: "HummingbirdHello",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")]
+        ),
+        // A plugin with the echo endpoint and the route the HTTP benchmarks call.
+        .target(
+            name: "BenchPlugin",
+            dependencies: [.product(name: "KernelSDK", package: rootPackage)],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
+        ),
+        // ns per call through the kernel's dispatch path next to a direct Swift call.
+        .executableTarget(
+            name: "DispatchBenchmark",
+            dependencies: [.product(name: "KernelCore", package: rootPackage)]
+        ),
+    ]
+)
