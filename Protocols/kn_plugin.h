@@ -134,7 +134,9 @@ typedef struct kn_host_api kn_host_api;
 
 /* Called when a registration is removed (unload, reload, or failed init), so
  * the plugin can free its user_data. On the control thread, after the last
- * call that uses user_data has completed or the drain timed out. */
+ * call that uses user_data has completed. If the drain timed out with calls
+ * still running, release is not called: the data is leaked rather than freed
+ * under a running call. */
 typedef void (*kn_release_fn)(void *user_data);
 
 /* ======================================================================== */
@@ -142,7 +144,9 @@ typedef void (*kn_release_fn)(void *user_data);
 /* ======================================================================== */
 
 /* Plugin flags. */
-#define KN_PLUGIN_UNLOAD_SAFE 0x1u /* no Swift/C++ runtime state: the kernel may dlclose the image */
+#define KN_PLUGIN_UNLOAD_SAFE 0x1u /* no Swift/C++ runtime state: the kernel may dlclose the image.
+                                    * This kernel opens every image RTLD_NODELETE, so dlclose
+                                    * drops its reference but the code stays mapped. */
 
 typedef struct kn_plugin_descriptor {
     uint32_t struct_size;      /* sizeof(kn_plugin_descriptor) */
@@ -157,7 +161,9 @@ typedef struct kn_plugin_descriptor {
      * all discarded and the plugin is refused (host->set_error says why). */
     kn_status (*init)(kn_plugin *self);
     /* Optional. Start background work (listening, timers). Control thread,
-     * after the registrations are live. Non-OK: the plugin is unloaded. */
+     * after the registrations are live. Non-OK: the registrations are
+     * withdrawn (on a reload, the old version's come back), then stop runs
+     * so stop must cope with a partial start. */
     kn_status (*start)(kn_plugin *self);
     /* Optional. Stop background work, close sockets, join threads. Control
      * thread, after calls in flight have drained (or the drain timed out).
@@ -197,11 +203,16 @@ typedef const kn_plugin_descriptor *(*kn_plugin_entry_fn)(const kn_host_api *hos
 typedef void (*kn_handler_fn)(void *user_data, kn_call *call);
 
 /* Bidirectional streams: one item sent by the client, in order, never
- * concurrently for one call. `item` is borrowed for the duration. */
+ * concurrently for one call. `item` is borrowed for the duration. An empty
+ * item (len 0) means the client has no more items (the ws and tcp
+ * transports send one for the envelope's `end`); items themselves are never
+ * empty. */
 typedef void (*kn_item_fn)(void *user_data, kn_call *call, kn_bytes item);
 
 /* The call was cancelled: client gone, stream cancelled, or timeout. Any
- * thread, at most once per call. The handler should stop and complete the
+ * thread, at most once per call, and only once the handler has the call (a
+ * call cancelled while in its middleware fails with KN_ERR_CANCELLED when it
+ * reaches the handler, which then never sees it). The handler should stop and complete the
  * call (host->call_fail with KN_ERR_CANCELLED); sends now fail. */
 typedef void (*kn_cancel_fn)(void *user_data, kn_call *call);
 
@@ -310,6 +321,10 @@ typedef struct kn_event_handler_def {
  *   "param.<name>"        route parameters
  *   "auth.*"              free for authentication middleware
  * Response metadata ("header.<name>") becomes response headers on HTTP.
+ *
+ * A call is used by one thread at a time: its starter until call_dispatch,
+ * then each middleware and the handler in turn. Only completion, call_send,
+ * call_cancel and call_release may come from other threads.
  */
 
 /* The outcome of a call, passed to the starter's on_complete. Borrowed for
@@ -388,9 +403,11 @@ struct kn_host_api {
     kn_status (*register_service)(kn_plugin *self, const char *name, uint32_t major,
                                   uint32_t minor, const void *table);
     /* Finds a service of the same `major` and a minor >= `min_minor`. Stores
-     * the provider's table (borrowed: valid while the provider is loaded; a
-     * plugin that lists the provider in `requires` is stopped before it) and
-     * its minor. KN_ERR_NOT_FOUND if none. Any thread. */
+     * the provider's table (borrowed: valid while that version of the
+     * provider runs; list the provider in `depends_on` so it cannot be
+     * unloaded under you, and look the table up again after the event
+     * "kernel.plugin.reloaded" names it) and its minor. KN_ERR_NOT_FOUND if
+     * none. Any thread. */
     kn_status (*lookup_service)(kn_plugin *self, const char *name, uint32_t major,
                                 uint32_t min_minor, const void **table, uint32_t *minor);
 
@@ -422,7 +439,9 @@ struct kn_host_api {
     /* Middleware: passes the call to the next middleware or the handler. */
     void (*call_next)(kn_call *call);
     /* Observes the outcome: `fn` runs once, as the call completes, before the
-     * starter's on_complete, in reverse order of registration. */
+     * starter's on_complete, in reverse order of registration. Register it
+     * before passing the call on (call_next): afterwards the call may already
+     * be complete (KN_ERR_ALREADY_COMPLETED) or gone. */
     kn_status (*call_on_complete)(kn_call *call, kn_complete_fn fn, void *user_data);
     /* One pointer of the handler's own per call (e.g. stream state). */
     void (*call_set_user)(kn_call *call, void *user);
@@ -451,7 +470,9 @@ struct kn_host_api {
      * A call is dispatched at most once. */
     void (*call_dispatch)(kn_call *call, const kn_call_callbacks *callbacks);
     /* Bidirectional streams: passes one client item to the handler. Copied.
-     * Call it in order, from one thread at a time. */
+     * Call it in order, from one thread at a time. KN_ERR_UNAVAILABLE while
+     * the call has not reached its handler yet (a middleware still holds it):
+     * push it again later. */
     kn_status (*call_push)(kn_call *call, kn_bytes item);
     /* Cancels a dispatched call (client gone, timeout). The handler's
      * on_cancel runs; the call still completes exactly once. */

@@ -184,9 +184,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             }
             return
         }
-        pending.cancel()
+        // Answer first: the state leaves .waiting, so a completion that the
+        // cancel triggers inline is ignored instead of writing a second response.
         sendError(.gatewayTimeout, "timeout", "no response within \(settings.requestTimeoutMilliseconds) ms",
                   version: head.version, close: true)
+        pending.cancel()
     }
 
     // MARK: Writing
@@ -198,9 +200,18 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let close = !head.isKeepAlive || quiescing
         var headers = HTTPHeaders()
         headers.reserveCapacity(3 + extra.count)
-        headers.add(name: "content-type", value: contentType.isEmpty ? "application/json" : contentType)
+        // Framing is the transport's: a plugin's content-type replaces the
+        // default, its content-length, connection or transfer-encoding are dropped.
+        var type = contentType.isEmpty ? "application/json" : contentType
+        for (name, value) in extra {
+            switch name.lowercased() {
+            case "content-type": type = value
+            case "content-length", "connection", "transfer-encoding", "keep-alive": continue
+            default: headers.add(name: name, value: value)
+            }
+        }
+        headers.add(name: "content-type", value: type)
         headers.add(name: "content-length", value: String(body.readableBytes))
-        for (name, value) in extra { headers.add(name: name, value: value) }
         if close { headers.add(name: "connection", value: "close") }
         state = close ? .closing : .idle
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
@@ -261,8 +272,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
-        if case .waiting(_, let pending) = state { pending.cancel() }
+        let waiting: PendingCall? = if case .waiting(_, let pending) = state { pending } else { nil }
         state = .closing
+        waiting?.cancel()
         context.fireChannelInactive()
     }
 }

@@ -8,8 +8,9 @@
  *      we read our configuration, log, and register an endpoint and a route.
  *   3. Every call of the endpoint reaches `greet`, which completes it.
  *   4. On unload or reload the kernel drains calls in flight, then calls our
- *      `release` to free what we gave it as user_data, and may dlclose us
- *      (we set KN_PLUGIN_UNLOAD_SAFE: no runtime state outlives the image).
+ *      `release` to free what we gave it as user_data. We set
+ *      KN_PLUGIN_UNLOAD_SAFE (no runtime state outlives the image), so the
+ *      kernel may dlclose us; this kernel keeps every image mapped anyway.
  *
  * Build: cc -shared -fPIC -I Protocols -o libgreeter.so Samples/hello-c/greeter.c
  * Knobs: -DPLUGIN_NAME=\"x\" -DENDPOINT_NAME=\"x.greet\" -DGREETING=\"hi\"

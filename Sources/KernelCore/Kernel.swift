@@ -26,8 +26,8 @@ public final class Kernel: @unchecked Sendable {
     public let logger: Logger
     let registry = Registry()
     let listeners = ListenerPool()
-    private(set) lazy var events = EventBus(registry: registry)
-    private(set) lazy var jobs = JobRunner(kernel: self)
+    let events: EventBus
+    private(set) var jobs: JobRunner!
     let startedAt = currentMilliseconds()
 
     /// Every lifecycle change runs here. State below is touched only on it.
@@ -61,8 +61,15 @@ public final class Kernel: @unchecked Sendable {
         } catch {
             throw KernelError(KN_ERR_INVALID_ARGUMENT, "cannot create directories: \(error)")
         }
-        Self.removeFiles(in: images) // copies of an earlier run
         self.loader = PluginLoader(imagesDirectory: images, host: UnsafePointer(HostAPI.table))
+        self.events = EventBus(registry: registry)
+        self.jobs = JobRunner(kernel: self)
+    }
+
+    /// Removes image copies of an earlier run. Only once this process holds
+    /// the admin socket: another kernel on the same data directory uses them.
+    func removeStaleImages() {
+        Self.removeFiles(in: options.dataDirectory + "/images")
     }
 
     func nextSequence() -> UInt64 { sequence.add(1, ordering: .relaxed).newValue }
@@ -151,6 +158,7 @@ public final class Kernel: @unchecked Sendable {
             }
             let instance = try activate(image, replacing: old)
             retire(old)
+            listeners.close(plugin: name, keeping: instance.requestedListeners)
             logger.info("reloaded plugin \(name) \(old.image.version) -> \(image.version) (generation \(instance.generation))")
             _ = events.publish(topic: "kernel.plugin.reloaded", payload: Array("{\"name\":\"\(name)\"}".utf8), publisher: "kernel")
             return instance
@@ -160,9 +168,12 @@ public final class Kernel: @unchecked Sendable {
         }
     }
 
-    /// Stops every plugin in reverse load order and closes the listeners.
+    /// Stops the transports first (no new calls come in while the rest
+    /// drain), then every other plugin in reverse load order; closes the listeners.
     public func stopAll() {
-        for name in loadOrder.reversed() {
+        let transports = Set(registry.allTransports.map(\.owner.name) + listeners.all.map(\.plugin))
+        let order = loadOrder.reversed()
+        for name in order.filter(transports.contains) + order.filter({ !transports.contains($0) }) {
             try? unload(name: name, ignoringDependents: true)
         }
         listeners.closeAll()
@@ -213,6 +224,8 @@ public final class Kernel: @unchecked Sendable {
                     loadOrder.removeAll { $0 == image.name }
                 }
                 retire(instance)
+                if old == nil { listeners.close(plugin: image.name) }
+                else { listeners.close(plugin: image.name, keeping: old!.requestedListeners) }
                 throw reject("start failed (\(Status.name(status))): \(instance.lastError ?? "no reason given")")
             }
         }
@@ -245,7 +258,7 @@ public final class Kernel: @unchecked Sendable {
     }
 
     private func retryWaiting() {
-        for path in waitingForDependency.sorted() where FileIO.exists(path) {
+        for path in waitingForDependency.sorted() where waitingForDependency.contains(path) && FileIO.exists(path) {
             waitingForDependency.remove(path)
             _ = try? load(path: path)
         }

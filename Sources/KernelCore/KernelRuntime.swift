@@ -10,13 +10,21 @@ extension Kernel {
     /// admin socket. Returns once the kernel is serving.
     public func start() throws(KernelError) {
         let started = currentMilliseconds()
+        // The admin socket first: it is also the lock that keeps a second
+        // kernel off the same data directory before it touches anything.
+        let admin = AdminServer(path: options.socketPath) { [unowned self] request in handleAdmin(request) }
+        try admin.start()
+        removeStaleImages()
         control.sync { loadDirectory() }
         let watcher = DirectoryWatcher(directory: options.pluginsDirectory, queue: control) { [unowned self] path in
             pluginFileChanged(path)
         }
-        try watcher.start()
-        let admin = AdminServer(path: options.socketPath) { [unowned self] request in handleAdmin(request) }
-        try admin.start()
+        do {
+            try watcher.start()
+        } catch {
+            admin.stop()
+            throw error
+        }
         runtime.withLock { $0 = (watcher, admin) }
         logger.info("kernel ready in \(currentMilliseconds() - started) ms: \(plugins.count) plugins, admin socket \(options.socketPath)")
     }

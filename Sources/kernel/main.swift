@@ -57,6 +57,9 @@ struct KernelCommand: ParsableCommand {
             pluginsDirectory: pluginsDirectory, dataDirectory: dataDirectory,
             socketPath: socket.map(absolute) ?? "\(dataDirectory)/kernel.sock", configuration: configuration)
 
+        // Signals are caught before plugins start: a SIGTERM during a slow
+        // start still drains and stops them once the start is done.
+        let termination = TerminationSignal()
         let kernel: Kernel
         do {
             kernel = try Kernel(options: options, logger: logger)
@@ -65,29 +68,37 @@ struct KernelCommand: ParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
-        waitForTermination()
+        termination.wait()
         kernel.shutdown()
         throw ExitCode.success
     }
 
-    /// Blocks until SIGTERM or SIGINT.
-    private func waitForTermination() {
+    private func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+}
+
+/// SIGTERM and SIGINT, caught from creation on; `wait` blocks until one came.
+final class TerminationSignal {
+    private let received = DispatchSemaphore(value: 0)
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
-        let done = DispatchSemaphore(value: 0)
-        let sources = [SIGTERM, SIGINT].map { number in
+        let received = received
+        sources = [SIGTERM, SIGINT].map { number in
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { done.signal() }
+            source.setEventHandler { received.signal() }
             source.resume()
             return source
         }
-        done.wait()
-        sources.forEach { $0.cancel() }
     }
 
-    private func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    func wait() {
+        received.wait()
+        sources.forEach { $0.cancel() }
     }
 }
 

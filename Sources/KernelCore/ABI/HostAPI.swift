@@ -114,7 +114,7 @@ enum HostAPI {
         }
         api.call_respond = { call, body, contentType in
             guard let call else { return KN_ERR_INVALID_ARGUMENT }
-            return Call.with(call) { $0.respond(body, contentType: contentType) }
+            return Call.from(call).respond(body, contentType: contentType)
         }
         api.call_fail = { call, status, message, details in
             guard let call else { return KN_ERR_INVALID_ARGUMENT }
@@ -126,12 +126,11 @@ enum HostAPI {
         }
         api.call_next = { call in
             guard let call else { return }
-            Call.with(call) { $0.next() }
+            Call.from(call).next()
         }
         api.call_on_complete = { call, function, userData in
             guard let call, let function else { return KN_ERR_INVALID_ARGUMENT }
-            Call.from(call).onComplete(function, userData)
-            return KN_OK
+            return Call.from(call).onComplete(function, userData)
         }
         api.call_set_user = { call, user in
             guard let call else { return }
@@ -171,8 +170,13 @@ enum HostAPI {
             return KN_OK
         }
         api.call_dispatch = { call, callbacks in
-            guard let call, let callbacks = readDefinition(callbacks), callbacks.on_complete != nil else { return }
-            Call.with(call) { $0.dispatch(callbacks) }
+            guard let call else { return }
+            let target = Call.from(call)
+            guard let callbacks = readDefinition(callbacks), callbacks.on_complete != nil else {
+                target.kernel.logger.error("call_dispatch: callbacks missing, without struct_size or on_complete; the call is not run")
+                return
+            }
+            target.dispatch(callbacks)
         }
         api.call_push = { call, item in
             guard let call else { return KN_ERR_INVALID_ARGUMENT }
@@ -220,6 +224,7 @@ enum HostAPI {
             switch instance.kernel.listeners.listen(
                 plugin: instance.name, host: optionalString(host) ?? "0.0.0.0", port: port) {
             case .success(let listener):
+                instance.requestedListeners.insert(ListenerPool.key(host: listener.host, port: listener.requestedPort))
                 fd.pointee = listener.fd
                 boundPort?.pointee = listener.port
                 return KN_OK

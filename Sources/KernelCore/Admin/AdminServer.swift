@@ -51,7 +51,11 @@ final class AdminServer: Sendable {
     }
 
     private func removeStaleSocket() throws(KernelError) {
-        guard FileIO.exists(path) else { return }
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw KernelError(1, "\(path) exists and is not a socket; not removing it")
+        }
         let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(probe) }
         var address = Self.address(path)

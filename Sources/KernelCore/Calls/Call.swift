@@ -12,10 +12,12 @@ import Synchronization
 final class Call: @unchecked Sendable {
     let kernel: Kernel
     let protocolName: OwnedBuffer
-    /// The endpoint, resolved when the call is targeted.
-    private var target: ResolvedEndpoint?
-    /// The name asked for when no such endpoint exists, for the error.
-    private var missingEndpoint: OwnedBuffer?
+    /// The endpoint or job targeted; resolved at dispatch, when the owner
+    /// starts counting the call in flight (so a drain never misses it).
+    private var targetName: String?
+    private var targetIsJob = false
+    /// The name as a C string, made when a plugin asks before dispatch.
+    private var targetNameBuffer: OwnedBuffer?
     private(set) var body = OwnedBuffer.empty
     private(set) var contentType = OwnedBuffer.empty
     private var meta: [String: OwnedBuffer] = [:]
@@ -29,6 +31,9 @@ final class Call: @unchecked Sendable {
     private var dispatched = false
     private let completed = Atomic<Bool>(false)
     private let cancelled = Atomic<Bool>(false)
+    /// Set once the handler has been called: only then do on_item and
+    /// on_cancel reach it (a middleware may still hold the call before).
+    private let handlerReached = Atomic<Bool>(false)
 
     init(kernel: Kernel, protocolName: OwnedBuffer) {
         self.kernel = kernel
@@ -64,15 +69,24 @@ final class Call: @unchecked Sendable {
 
     // MARK: Request
 
-    /// Targets an endpoint, resolving it now: one registry lookup per call.
     func setEndpoint(_ name: String) {
-        target = kernel.registry.resolve(endpoint: name)
-        missingEndpoint = target == nil ? OwnedBuffer(name) : nil
+        targetName = name
+        targetIsJob = false
+        targetNameBuffer = nil
+    }
+
+    func setJob(_ name: String) {
+        targetName = name
+        targetIsJob = true
+        targetNameBuffer = nil
     }
 
     /// The endpoint's name as a C string, valid while the call lives.
     var endpointCString: UnsafePointer<CChar>? {
-        target?.endpoint.nameBuffer.cString ?? missingEndpoint?.cString
+        if handlerReached.load(ordering: .acquiring), let running { return running.endpoint.nameBuffer.cString }
+        guard let targetName else { return nil }
+        if targetNameBuffer == nil { targetNameBuffer = OwnedBuffer(targetName) }
+        return targetNameBuffer?.cString
     }
 
     func setBody(_ bytes: kn_bytes, contentType: String?) {
@@ -119,7 +133,6 @@ final class Call: @unchecked Sendable {
         switch kernel.registry.route(method: method, path: path) {
         case .matched(let endpoint, let parameters):
             setEndpoint(endpoint)
-            guard target != nil else { return KN_ERR_NOT_FOUND }
             for (name, value) in parameters { meta["param.\(name)"] = OwnedBuffer(value) }
             return KN_OK
         case .methodNotAllowed:
@@ -139,28 +152,18 @@ final class Call: @unchecked Sendable {
         self.callbacks = callbacks
         _ = Unmanaged.passUnretained(self).retain() // given back by complete()
 
-        guard let target else {
-            let what = missingEndpoint.map { "no endpoint named '\($0.string)'" } ?? "the call has no endpoint"
-            fail(KN_ERR_NOT_FOUND, what)
+        guard let name = targetName else {
+            fail(KN_ERR_NOT_FOUND, "the call has no endpoint")
             return
         }
-        start(target)
-    }
-
-    /// Runs a resolved endpoint directly (jobs).
-    func dispatch(to target: ResolvedEndpoint, callbacks: kn_call_callbacks) {
-        guard !dispatched else { return }
-        dispatched = true
-        self.callbacks = callbacks
-        _ = Unmanaged.passUnretained(self).retain()
-        start(target)
-    }
-
-    private func start(_ target: ResolvedEndpoint) {
+        // The lookup also counts the call in flight for every plugin on its
+        // way, under the registry lock: an unload that removed the entry
+        // first sees this call when it drains.
+        guard let target = targetIsJob ? kernel.registry.beginJob(name) : kernel.registry.beginEndpoint(name) else {
+            fail(KN_ERR_NOT_FOUND, "no \(targetIsJob ? "job" : "endpoint") named '\(name)'")
+            return
+        }
         running = target
-        // Every plugin the call passes through counts it in flight, so none is stopped under it.
-        target.endpoint.owner.beginCall()
-        for middleware in target.chain { middleware.owner.beginCall() }
         next()
     }
 
@@ -169,16 +172,23 @@ final class Call: @unchecked Sendable {
         guard !completed.load(ordering: .acquiring), let running else { return }
         let index = stage
         stage += 1
-        if index < running.chain.count {
-            let middleware = running.chain[index]
-            middleware.function(middleware.userData, handle)
-        } else if index == running.chain.count {
-            running.endpoint.handler(running.endpoint.userData, handle)
+        if index < running.steps.count {
+            let step = running.steps[index]
+            step.function(step.userData, handle)
+        } else if index == running.steps.count {
+            handlerReached.store(true, ordering: .releasing)
+            if cancelled.load(ordering: .acquiring) {
+                fail(KN_ERR_CANCELLED, "cancelled before the handler ran")
+                return
+            }
+            running.handler(running.handlerUserData, handle)
         }
     }
 
-    func onComplete(_ function: kn_complete_fn, _ userData: UnsafeMutableRawPointer?) {
+    func onComplete(_ function: kn_complete_fn, _ userData: UnsafeMutableRawPointer?) -> kn_status {
+        if completed.load(ordering: .acquiring) { return KN_ERR_ALREADY_COMPLETED }
         observers.append((function, userData))
+        return KN_OK
     }
 
     // MARK: Streams and cancellation
@@ -189,17 +199,30 @@ final class Call: @unchecked Sendable {
         return onItem(callbacks.user_data, item) ? KN_OK : KN_ERR_UNAVAILABLE
     }
 
+    /// A client item for a bidirectional stream. Reaches the handler only
+    /// once it has the call; its plugin counts the delivery in flight so a
+    /// drain cannot free user_data under it.
     func push(_ item: kn_bytes) -> kn_status {
         guard dispatched, !completed.load(ordering: .acquiring) else { return KN_ERR_CANCELLED }
-        guard let endpoint = running?.endpoint, let onItem = endpoint.onItem else { return KN_ERR_INVALID_ARGUMENT }
-        onItem(endpoint.userData, handle, item)
+        guard handlerReached.load(ordering: .acquiring), let running else { return KN_ERR_UNAVAILABLE }
+        guard let onItem = running.endpoint.onItem else { return KN_ERR_INVALID_ARGUMENT }
+        running.begin()
+        defer { running.end() }
+        guard !completed.load(ordering: .acquiring) else { return KN_ERR_CANCELLED }
+        onItem(running.endpoint.userData, handle, item)
         return KN_OK
     }
 
+    /// Marks the call cancelled. A handler that has the call hears it through
+    /// on_cancel; a call still in its middleware fails when it reaches the handler.
     func cancel() {
         guard dispatched, !completed.load(ordering: .acquiring),
               !cancelled.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if let endpoint = running?.endpoint, let onCancel = endpoint.onCancel { onCancel(endpoint.userData, handle) }
+        guard handlerReached.load(ordering: .acquiring), let running, let onCancel = running.endpoint.onCancel else { return }
+        running.begin()
+        defer { running.end() }
+        guard !completed.load(ordering: .acquiring) else { return }
+        onCancel(running.endpoint.userData, handle)
     }
 
     // MARK: Completion
@@ -239,11 +262,9 @@ final class Call: @unchecked Sendable {
             for observer in observers.reversed() { observer.function(observer.userData, response) }
             callbacks.on_complete?(callbacks.user_data, response)
         }
-        if let running {
-            running.endpoint.owner.endCall()
-            for middleware in running.chain { middleware.owner.endCall() }
-        }
-        running = nil
+        running?.end()
+        // `running` stays set: a transport may still be in push/cancel on another
+        // thread (they read it after checking `completed`); clearing it here raced them.
         Unmanaged.passUnretained(self).release()
         return KN_OK
     }

@@ -28,11 +28,12 @@ extension PluginInstance {
               let endpoint = optionalString(def.endpoint), isValidEndpointName(endpoint) else {
             return refuse("route: a method, a path starting with '/' and an endpoint name are required")
         }
-        let key = "\(method) \(pattern)"
-        if let status = checkName(.route, key, taken: registrations.routes.contains { "\($0.method) \($0.pattern)" == key }) {
+        let route = RouteEntry(method: method, pattern: pattern, endpoint: endpoint, owner: self,
+                               sequence: kernel.nextSequence())
+        if let status = checkName(.route, route.key, taken: registrations.routes.contains { $0.key == route.key }) {
             return status
         }
-        return record { $0.routes.append(RouteEntry(method: method, pattern: pattern, endpoint: endpoint, owner: self)) }
+        return record { $0.routes.append(route) }
     }
 
     func register(middleware def: kn_middleware_def) -> kn_status {

@@ -14,7 +14,8 @@ final class PluginInstance: @unchecked Sendable {
 
     let image: PluginImage
     let generation: Int
-    unowned let kernel: Kernel
+    /// The kernel outlives every plugin; unowned(unsafe) keeps `call_new` free of refcounting.
+    unowned(unsafe) let kernel: Kernel
     let loadedAt: Int64
     /// The running instance this one replaces while a reload is under way.
     var replacing: PluginInstance?
@@ -22,6 +23,9 @@ final class PluginInstance: @unchecked Sendable {
     var registrations = Registrations()
     var state: State = .initializing
     var lastError: String?
+    /// Listeners asked for with `host->listen` ("host|port"), so a reload can
+    /// close those the new version no longer uses.
+    var requestedListeners: Set<String> = []
 
     private let config: [String: OwnedBuffer]
     private let dataDirectory: OwnedBuffer

@@ -22,7 +22,11 @@ final class Registry: Sendable {
             let all = byOwner.values.map(\.registrations)
             endpoints = Dictionary(all.flatMap(\.endpoints).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             middleware = all.flatMap(\.middleware).sorted { ($0.order, $0.sequence) < ($1.order, $1.sequence) }
-            routes = all.flatMap(\.routes)
+            routes = all.flatMap(\.routes).sorted { a, b in
+                if a.pattern.isMoreSpecific(than: b.pattern) { return true }
+                if b.pattern.isMoreSpecific(than: a.pattern) { return false }
+                return a.sequence < b.sequence
+            }
             jobs = Dictionary(all.flatMap(\.jobs).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             eventHandlers = all.flatMap(\.eventHandlers)
             services = Dictionary(grouping: all.flatMap(\.services), by: \.name)
@@ -39,9 +43,24 @@ final class Registry: Sendable {
 
     // MARK: Hot path
 
-    /// The endpoint named `name` and the middleware that wraps it.
-    func resolve(endpoint name: String) -> ResolvedEndpoint? {
-        state.withLock { $0.resolved[name] }
+    /// The endpoint named `name` with its middleware, counted in flight by
+    /// every plugin on the way before the lock is let go: a plugin removed
+    /// from the registry after this returns still sees the call when it drains.
+    func beginEndpoint(_ name: String) -> ResolvedEndpoint? {
+        state.withLock { state in
+            guard let target = state.resolved[name] else { return nil }
+            target.begin()
+            return target
+        }
+    }
+
+    /// The job named `name`, counted in flight like `beginEndpoint`.
+    func beginJob(_ name: String) -> ResolvedEndpoint? {
+        state.withLock { state in
+            guard let job = state.jobs[name] else { return nil }
+            job.asEndpoint.begin()
+            return job.asEndpoint
+        }
     }
 
     enum RouteMatch {
@@ -66,8 +85,14 @@ final class Registry: Sendable {
         state.withLock { $0.jobs[name] }
     }
 
-    func eventHandlers(for topic: String) -> [EventHandlerEntry] {
-        state.withLock { $0.eventHandlers.filter { $0.pattern.matches(topic) } }
+    /// The handlers of `topic`, each owner counting the delivery in flight
+    /// (the caller ends it after delivering).
+    func beginEventHandlers(for topic: String) -> [EventHandlerEntry] {
+        state.withLock { state in
+            let handlers = state.eventHandlers.filter { $0.pattern.matches(topic) }
+            for handler in handlers { handler.owner.beginCall() }
+            return handlers
+        }
     }
 
     func service(named name: String, major: UInt32, minMinor: UInt32) -> ServiceEntry? {
@@ -86,7 +111,7 @@ final class Registry: Sendable {
             case .endpoint: state.endpoints[name]?.owner
             case .job: state.jobs[name]?.owner
             case .transport: state.transports.first { $0.name == name }?.owner
-            case .route: state.routes.first { "\($0.method) \($0.pattern)" == name }?.owner
+            case .route: state.routes.first { $0.key == name }?.owner
             case .service(let major): state.services[name]?.first { $0.major == major }?.owner
             }
             guard let owner, owner !== requester, owner !== requester.replacing else { return nil }

@@ -9,6 +9,34 @@ struct RoutePattern: Sendable, CustomStringConvertible {
     let segments: [Segment]
     let description: String
 
+    /// The pattern with parameter names left out: `/users/:id` and
+    /// `/users/:uid` have one shape and would match the same paths.
+    var shape: String {
+        "/" + segments.map { segment in
+            switch segment {
+            case .literal(let text): text
+            case .parameter: ":"
+            case .rest: "*"
+            }
+        }.joined(separator: "/")
+    }
+
+    /// Orders routes so the most specific matches first: segment by segment,
+    /// a literal before a parameter before the rest.
+    func isMoreSpecific(than other: RoutePattern) -> Bool {
+        func rank(_ segment: Segment) -> Int {
+            switch segment {
+            case .literal: 0
+            case .parameter: 1
+            case .rest: 2
+            }
+        }
+        for (mine, theirs) in zip(segments, other.segments) where rank(mine) != rank(theirs) {
+            return rank(mine) < rank(theirs)
+        }
+        return segments.count > other.segments.count
+    }
+
     /// Nil when the pattern is malformed (empty parameter name, `*` not last).
     init?(_ path: String) {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)

@@ -16,9 +16,8 @@ final class EventBus: Sendable {
         guard !topic.isEmpty, !topic.contains("*"), !topic.contains("#") else { return KN_ERR_INVALID_ARGUMENT }
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let publishedAt = currentMilliseconds()
-        let handlers = registry.eventHandlers(for: topic)
+        let handlers = registry.beginEventHandlers(for: topic)
         guard !handlers.isEmpty else { return KN_OK }
-        for handler in handlers { handler.owner.beginCall() }
         queue.async {
             let topicBuffer = OwnedBuffer(topic)
             let payloadBuffer = OwnedBuffer(payload)

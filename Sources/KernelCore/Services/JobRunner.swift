@@ -22,7 +22,7 @@ final class JobRunner: Sendable {
         guard let job = kernel.registry.job(named: name) else { return KN_ERR_NOT_FOUND }
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let callbacks = UncheckedSendable(callbacks) // plain C function pointers and a user_data the caller owns
-        queue.async { self.start(job, id: id, attempt: 1, payload: payload, callbacks: callbacks.value) }
+        queue.async { self.start(job.name, id: id, attempt: 1, payload: payload, callbacks: callbacks.value) }
         return KN_OK
     }
 
@@ -56,15 +56,17 @@ final class JobRunner: Sendable {
                         "job \(name)#\(id) failed after \(attempt) attempts: \(Status.name(outcome.status)): \(outcome.message)")
                 }
             }
-            self.start(job, id: id, attempt: attempt, payload: payload, callbacks: callbacks)
+            self.start(name, id: id, attempt: attempt, payload: payload, callbacks: callbacks)
         }
     }
 
-    private func start(_ job: JobEntry, id: UInt64, attempt: UInt32, payload: [UInt8], callbacks: kn_call_callbacks) {
+    /// Runs the job registered under `name` now (a reloaded plugin's new handler).
+    private func start(_ name: String, id: UInt64, attempt: UInt32, payload: [UInt8], callbacks: kn_call_callbacks) {
         let call = Call(kernel: kernel, protocolName: "job")
+        call.setJob(name)
         call.setBody(payload, contentType: "application/json")
         call.setMeta("job.id", OwnedBuffer(String(id)))
         call.setMeta("job.attempt", OwnedBuffer(String(attempt)))
-        call.dispatch(to: job.asEndpoint, callbacks: callbacks)
+        call.dispatch(callbacks)
     }
 }

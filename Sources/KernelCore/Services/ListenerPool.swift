@@ -44,11 +44,17 @@ final class ListenerPool: Sendable {
         }
     }
 
-    /// Closes the plugin's listeners (unload, not reload).
-    func close(plugin: String) {
+    static func key(host: String, port: UInt16) -> String { "\(host)|\(port)" }
+
+    /// Closes the plugin's listeners but those in `keeping` (unload: none kept;
+    /// reload: the ones the new version asked for).
+    func close(plugin: String, keeping: Set<String> = []) {
         let closing = listeners.withLock { listeners in
-            let closing = listeners.filter { $0.plugin == plugin }
-            listeners.removeAll { $0.plugin == plugin }
+            let isClosing = { (listener: Listener) in
+                listener.plugin == plugin && !keeping.contains(Self.key(host: listener.host, port: listener.requestedPort))
+            }
+            let closing = listeners.filter(isClosing)
+            listeners.removeAll(where: isClosing)
             return closing
         }
         for listener in closing { Glibc.close(listener.fd) }
