@@ -16,13 +16,24 @@ let package = Package(
         .library(name: "KernelCore", targets: ["KernelCore"]),
         // Core plugins: lib<name>.so each.
         .library(name: "http", type: .dynamic, targets: ["HTTPPlugin"]),
+        .library(name: "ws", type: .dynamic, targets: ["WSPlugin"]),
+        .library(name: "tcp", type: .dynamic, targets: ["TCPPlugin"]),
+        // Calls endpoints over HTTP, WebSocket or TCP from Swift programs.
+        .library(name: "KernelClient", targets: ["KernelClient"]),
         // Samples.
         .library(name: "hello", type: .dynamic, targets: ["HelloPlugin"]),
+        // Storage: key-value, logs and SQL on SQLite or PostgreSQL (Protocols/kn_storage.h).
+        .library(name: "storage", type: .dynamic, targets: ["StoragePlugin"]),
+        .library(name: "users", type: .dynamic, targets: ["UsersPlugin"]),
+        // A test plugin that drives the storage service through the SDK (integration tests, benchmark).
+        .library(name: "storageprobe", type: .dynamic, targets: ["StorageProbePlugin"]),
+        .executable(name: "storage-bench", targets: ["StorageBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The C ABI: one header, nothing to link.
@@ -40,7 +51,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "KernelCtl",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["KernelClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/kernelctl"
         ),
 
@@ -60,6 +71,51 @@ let package = Package(
             linkerSettings: pluginLinkerSettings
         ),
 
+        // A JSON object scanner (no values built) for the envelope, shared by
+        // the transports and the client library; no dependencies.
+        .target(name: "EnvelopeJSON"),
+        // What the ws and tcp transports share: the JSON envelope, calls in
+        // flight by id, streams, the draining server. Linked into each of them.
+        .target(
+            name: "EnvelopeTransport",
+            dependencies: [
+                "KernelSDK",
+                "EnvelopeJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Plugins/envelope"
+        ),
+        .target(
+            name: "WSPlugin",
+            dependencies: [
+                "EnvelopeTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            path: "Plugins/ws",
+            linkerSettings: pluginLinkerSettings
+        ),
+        .target(
+            name: "TCPPlugin",
+            dependencies: ["EnvelopeTransport", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Plugins/tcp",
+            linkerSettings: pluginLinkerSettings
+        ),
+
+        // The client library: the same calls and streams over HTTP, WS or TCP.
+        .target(
+            name: "KernelClient",
+            dependencies: [
+                "EnvelopeJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+
         // Samples: third-party-style plugins.
         .target(
             name: "HelloPlugin",
@@ -67,6 +123,47 @@ let package = Package(
             path: "Samples/hello-swift",
             linkerSettings: pluginLinkerSettings
         ),
+
+        // Storage: the engine (SQLite and PostgreSQL backends, no kernel types) and
+        // the plugin that serves it as the "storage" service.
+        .systemLibrary(name: "CSQLite", path: "Plugins/storage/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "StorageEngine",
+            dependencies: [
+                "CSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Plugins/storage/Engine"
+        ),
+        .target(
+            name: "StoragePlugin",
+            dependencies: ["KernelSDK", "StorageEngine"],
+            path: "Plugins/storage/Service",
+            linkerSettings: pluginLinkerSettings
+        ),
+        .target(
+            name: "UsersPlugin",
+            dependencies: ["KernelSDK"],
+            path: "Samples/users",
+            linkerSettings: pluginLinkerSettings
+        ),
+        .target(
+            name: "StorageProbePlugin",
+            dependencies: ["KernelSDK"],
+            path: "Tests/StorageProbe",
+            linkerSettings: pluginLinkerSettings
+        ),
+        .executableTarget(
+            name: "StorageBench",
+            dependencies: ["StorageEngine", "CSQLite", .product(name: "PostgresNIO", package: "postgres-nio")],
+            path: "Samples/storage-bench",
+            exclude: ["run.sh"]
+        ),
+        .testTarget(name: "StorageTests", dependencies: ["StorageEngine"]),
+
+        // A load generator for the transports (echo round trips per second).
+        .executableTarget(name: "LoadClient", dependencies: ["KernelClient"], path: "Samples/load-client"),
 
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "CKernelABI"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CKernelABI"]),

@@ -6,7 +6,7 @@ import Synchronization
 struct HelloPlugin: Plugin {
     static let name = "hello"
     static let version = "1.0.0"
-    static let description = "Sample plugin: hello, greet, users.get, a middleware, a job and an event handler"
+    static let description = "Sample plugin: hello, greet, hello.user, a middleware, a job and an event handler"
 
     private let stats = Stats()
 
@@ -22,12 +22,13 @@ struct HelloPlugin: Plugin {
             return Message(message: "hello, \(request.name)")
         }
 
-        // A route with a path parameter: GET /users/42.
-        kernel.endpoint("users.get", description: "A user by id") { (_: Empty, request) in
+        // A route with a path parameter: GET /hello/users/42. (The users
+        // sample owns users.* and /users.)
+        kernel.endpoint("hello.user", description: "Echoes a user id from the path") { (_: Empty, request) in
             guard let id = request.parameter("id"), !id.isEmpty else { throw PluginError.invalidArgument("id is required") }
             return User(id: id)
         }
-        kernel.route("GET", "/users/:id", to: "users.get")
+        kernel.route("GET", "/hello/users/:id", to: "hello.user")
 
         // Fails with the status named in the body, to see each mapped by the transports.
         kernel.endpoint("hello.fail", description: "Fails with {code}") { (request: FailRequest, _) -> Empty in
@@ -63,6 +64,9 @@ struct HelloPlugin: Plugin {
             StatsResponse(jobs_run: stats.jobsRun.load(ordering: .relaxed),
                           events_received: stats.eventsReceived.load(ordering: .relaxed))
         }
+
+        // Streams over ws and tcp: hello.ticker, hello.chat, hello.echo, hello.streams (HelloStreams.swift).
+        registerStreams(with: kernel)
     }
 }
 

@@ -10,6 +10,7 @@ struct KernelCtl: ParsableCommand {
         subcommands: [
             Status.self, List.self, Info.self, Endpoints.self,
             Load.self, Unload.self, Reload.self, Call.self,
+            StorageStatus.self, KV.self, Log.self,
         ])
 
     @OptionGroup var options: GlobalOptions
@@ -119,6 +120,16 @@ extension KernelCtl {
         @Option(help: ArgumentHelp("Content type of the body (kernel default: application/json).",
                                    valueName: "type"))
         var contentType: String?
+        @Option(help: ArgumentHelp("Call over a transport instead of the admin socket: http, ws or tcp (streams: ws, tcp).",
+                                   valueName: "protocol"))
+        var via: Transport?
+        @Option(help: ArgumentHelp("Host of the transport (with --via; default 127.0.0.1).", valueName: "host"))
+        var host = "127.0.0.1"
+        @Option(help: ArgumentHelp("Port of the transport (with --via; default: the kernel's listener from status, else 8080/8082/8081).",
+                                   valueName: "port"))
+        var port: Int?
+        @Flag(help: "With --via ws|tcp: send each line of stdin as an item of a bidirectional stream, then end.")
+        var items = false
 
         func validate() throws {
             for entry in meta where !entry.contains("=") || entry.hasPrefix("=") {
@@ -127,6 +138,10 @@ extension KernelCtl {
         }
 
         func execute(_ context: Context) throws(CtlError) {
+            if let via {
+                return try CallVia(transport: via, host: host, port: port, endpoint: endpoint, body: body,
+                                   meta: meta, sendsStdinItems: items).run(context)
+            }
             var args: JSONObject = ["endpoint": endpoint, "body": body]
             if let contentType { args["content_type"] = contentType }
             if !meta.isEmpty {

@@ -14,11 +14,11 @@ final class HTTPTransportTests: IntegrationTestCase {
 
     func testRouteWithPathParameter() throws {
         let kernel = try startKernel()
-        let response = try HTTP.request(port: kernel.httpPort, "GET", "/users/42")
+        let response = try HTTP.request(port: kernel.httpPort, "GET", "/hello/users/42")
         XCTAssertEqual(response.status, 200, response.summary)
         XCTAssertEqual(response.json?["id"] as? String, "42", response.summary)
 
-        let other = try HTTP.request(port: kernel.httpPort, "GET", "/users/abc-7")
+        let other = try HTTP.request(port: kernel.httpPort, "GET", "/hello/users/abc-7")
         XCTAssertEqual(other.json?["id"] as? String, "abc-7", other.summary)
     }
 
@@ -90,7 +90,7 @@ final class HTTPTransportTests: IntegrationTestCase {
         defer { connection.close() }
         var bytes: [UInt8] = []
         bytes += HTTPConnection.encode("POST", "/api/greet", headers: [("Content-Type", "application/json")], body: Array(#"{"name":"first"}"#.utf8))
-        bytes += HTTPConnection.encode("GET", "/users/second")
+        bytes += HTTPConnection.encode("GET", "/hello/users/second")
         bytes += HTTPConnection.encode("POST", "/api/greet", headers: [("Content-Type", "application/json")], body: Array(#"{"name":"third"}"#.utf8))
         try connection.send(bytes) // one write: three requests
 
@@ -163,7 +163,7 @@ final class HTTPTransportTests: IntegrationTestCase {
         XCTAssertEqual(response.status, 200, response.summary)
         XCTAssertEqual(response.header("x-hello-middleware"), "1", "headers: \(response.headers)")
 
-        let routed = try HTTP.request(port: kernel.httpPort, "GET", "/users/7")
+        let routed = try HTTP.request(port: kernel.httpPort, "GET", "/hello/users/7")
         XCTAssertEqual(routed.header("x-hello-middleware"), "1", "route call headers: \(routed.headers)")
 
         let denied = try HTTP.call(port: kernel.httpPort, "hello", headers: [("X-Deny", "yes")])

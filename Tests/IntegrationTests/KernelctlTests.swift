@@ -54,7 +54,7 @@ final class KernelctlTests: IntegrationTestCase {
         let text = try kernelctl(kernel, ["endpoints"])
         assertSuccess(text, "endpoints")
         XCTAssertTrue(text.stdout.contains("hello"), text.stdout)
-        XCTAssertTrue(text.stdout.contains("users.get"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("hello.user"), text.stdout)
 
         let result = try kernelctl(kernel, ["--json", "endpoints"])
         assertSuccess(result, "--json endpoints")

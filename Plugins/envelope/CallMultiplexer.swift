@@ -1,0 +1,202 @@
+import KernelSDK
+import NIOCore
+
+/// What a protocol handler (WS or TCP) offers the multiplexer: a way to
+/// write one framed message and to close when a drain is done.
+/// Called on the connection's event loop only.
+public protocol EnvelopeConnection: AnyObject {
+    /// Frames and writes one server message, without flushing.
+    func writeMessage(_ message: ByteBuffer, promise: EventLoopPromise<Void>?)
+    func flushMessages()
+    /// The connection has no call left after a quiesce: close it the protocol's way.
+    func closeAfterDrain()
+}
+
+/// The calls of one connection, by the client's ids: starts them on the
+/// kernel, pushes client items, cancels, and writes every answer. Many calls
+/// are in flight at once and answered in completion order.
+///
+/// Confined to the connection's event loop.
+public final class CallMultiplexer {
+    let loop: EventLoop
+    private let kernel: PluginContext
+    private let settings: EnvelopeSettings
+    private let protocolName: String
+    private let peer: String?
+    private let life: ServerLife
+    private weak var connection: EnvelopeConnection?
+    private var calls: [String: InFlightCall] = [:]
+    private var quiescing = false
+    private var closed = false
+    /// Writes made while a read is being handled are flushed once, at the end of the read.
+    private var reading = false
+    private var pendingFlush = false
+
+    public init(kernel: PluginContext, settings: EnvelopeSettings, protocolName: String, channel: Channel,
+                life: ServerLife, connection: EnvelopeConnection) {
+        self.loop = channel.eventLoop
+        self.kernel = kernel
+        self.settings = settings
+        self.protocolName = protocolName
+        self.life = life
+        self.connection = connection
+        if let address = channel.remoteAddress, let ip = address.ipAddress {
+            peer = "\(ip):\(address.port ?? 0)"
+        } else {
+            peer = nil
+        }
+    }
+
+    /// No call in flight: the connection may be closed for idleness.
+    public var isIdle: Bool { calls.isEmpty }
+
+    // MARK: Reading
+
+    public func beginRead() { reading = true }
+
+    public func endRead() {
+        reading = false
+        if pendingFlush {
+            pendingFlush = false
+            connection?.flushMessages()
+        }
+    }
+
+    /// Handles one client message. Returns false when the message was not an
+    /// envelope at all (not a JSON object, or no usable id): the error went
+    /// out, and a byte-stream protocol should close since framing is suspect.
+    @discardableResult
+    public func receive(_ message: ByteBuffer) -> Bool {
+        switch ClientMessage.parse(message) {
+        case .failure(let refusal):
+            writeError(id: refusal.id, code: refusal.code, message: refusal.message)
+            return refusal.id != nil
+        case .success(.call(let start)):
+            self.start(start)
+        case .success(.item(let id, let payload)):
+            guard let call = calls[id], !call.clientEnded else {
+                writeError(id: id, code: "not_found", message: "no open stream with this id")
+                return true
+            }
+            // Only bidirectional endpoints take items; any other refuses and the call is cancelled.
+            if call.push(payload) != KN_OK { call.cancel() }
+        case .success(.end(let id)):
+            guard let call = calls[id], !call.clientEnded else {
+                writeError(id: id, code: "not_found", message: "no open stream with this id")
+                return true
+            }
+            call.clientEnded = true
+            _ = call.pushEnd()
+        case .success(.cancel(let id)):
+            // Unknown ids are ignored: the call may just have completed.
+            calls[id]?.cancel()
+        case .success(.ping(let id)):
+            var buffer = ByteBufferAllocator().buffer(capacity: 32)
+            ServerMessage.pong(id: id, into: &buffer)
+            write(buffer)
+        }
+        return true
+    }
+
+    private func start(_ start: ClientMessage.CallStart) {
+        guard !quiescing else {
+            return writeError(id: start.id, code: "unavailable", message: "the transport is restarting; reconnect")
+        }
+        guard calls[start.id] == nil else {
+            return writeError(id: start.id, code: "invalid_argument", message: "a call with this id is in flight")
+        }
+        guard calls.count < settings.maxInFlight else {
+            return writeError(id: start.id, code: "unavailable",
+                              message: "more than \(settings.maxInFlight) calls in flight on this connection")
+        }
+        let host = kernel.host.pointee
+        guard let call = host.call_new(kernel.handle, protocolName) else {
+            return writeError(id: start.id, code: "internal", message: "cannot create a call")
+        }
+        _ = host.call_set_endpoint(call, start.endpoint)
+        start.payload.withUnsafeReadableBytes { bytes in
+            _ = host.call_set_body(call, kn_bytes(ptr: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), len: bytes.count),
+                                   "application/json")
+        }
+        if let peer { setMeta(call, "peer", peer) }
+        for (name, value) in start.meta { setMeta(call, "header.\(name)", value) }
+
+        let inFlight = InFlightCall(id: start.id, isStream: start.isStream, call: call, host: kernel.host, multiplexer: self,
+                                    queueLimit: settings.streamQueue, life: life)
+        calls[start.id] = inFlight
+        var callbacks = inFlight.callbacks()
+        host.call_dispatch(call, &callbacks)
+    }
+
+    private func setMeta(_ call: OpaquePointer, _ key: String, _ value: String) {
+        var value = value
+        value.withUTF8 { _ = kernel.host.pointee.call_meta_set(call, key, kn_bytes(ptr: $0.baseAddress, len: $0.count)) }
+    }
+
+    // MARK: Answers
+
+    /// A stream item, once the handler's thread handed it over.
+    func write(item: ByteBuffer, of call: InFlightCall) {
+        guard !closed, calls[call.id] === call else {
+            call.queued.subtract(1, ordering: .relaxed)
+            return
+        }
+        let promise = loop.makePromise(of: Void.self)
+        // The slot in the stream's queue frees when the socket took the bytes, so a slow reader fills it.
+        promise.futureResult.whenComplete { _ in call.queued.subtract(1, ordering: .relaxed) }
+        write(item, promise: promise)
+    }
+
+    /// The call completed: the last message for its id.
+    func finish(_ call: InFlightCall, _ result: CallResult) {
+        guard calls[call.id] === call else { return }
+        calls[call.id] = nil
+        guard !closed else { return }
+        var buffer = ByteBufferAllocator().buffer(capacity: result.body.readableBytes + call.id.utf8.count + 48)
+        if result.status == KN_OK {
+            ServerMessage.result(id: call.id, stream: call.isStream, body: result.body, contentType: result.contentType,
+                                 meta: result.meta, into: &buffer)
+        } else {
+            ServerMessage.error(id: call.id, code: ServerMessage.code(for: result.status), message: result.message,
+                                details: result.details, into: &buffer)
+        }
+        write(buffer)
+        if quiescing && calls.isEmpty { connection?.closeAfterDrain() }
+    }
+
+    public func writeError(id: String?, code: String, message: String) {
+        var buffer = ByteBufferAllocator().buffer(capacity: 96 + message.utf8.count)
+        ServerMessage.error(id: id, code: code, message: message, into: &buffer)
+        write(buffer)
+    }
+
+    private func write(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
+        guard let connection, !closed else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        connection.writeMessage(buffer, promise: promise)
+        if reading {
+            pendingFlush = true
+        } else {
+            connection.flushMessages()
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Refuse new calls; close once the calls in flight are answered.
+    public func quiesce() {
+        quiescing = true
+        if calls.isEmpty { connection?.closeAfterDrain() }
+    }
+
+    /// The connection is gone: every call in flight is cancelled, so handlers learn of it.
+    public func connectionClosed() {
+        guard !closed else { return }
+        closed = true
+        let open = calls.values
+        calls.removeAll()
+        for call in open { call.cancel() }
+    }
+}

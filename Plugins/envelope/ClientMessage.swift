@@ -1,0 +1,102 @@
+import EnvelopeJSON
+import NIOCore
+
+/// A message from the client, as in Protocols/ws-envelope.md: one JSON
+/// object whose `type` says what it is (`call` when absent).
+///
+/// An `id` is kept as its raw JSON text (`"a1"` with its quotes, or `42`):
+/// answers echo it byte for byte, and it keys the calls in flight.
+enum ClientMessage {
+    /// `call` (unary) or `stream` (a streaming call): starts a call.
+    case call(CallStart)
+    /// A client item for a bidirectional stream.
+    case item(id: String, payload: ByteBuffer)
+    /// The client has no more items for that stream (half-close).
+    case end(id: String)
+    /// Cancels a call or stream in flight.
+    case cancel(id: String)
+    /// Keepalive; answered with `pong`.
+    case ping(id: String?)
+
+    struct CallStart {
+        var id: String
+        var endpoint: String
+        var payload: ByteBuffer
+        /// `meta` entries; the transport passes them on as `header.<name>`.
+        var meta: [(name: String, value: String)]
+        var isStream: Bool
+    }
+
+    /// Why a message was refused; `id` is set when the message had a usable one.
+    struct Refusal: Error {
+        var id: String?
+        var code: String
+        var message: String
+    }
+
+    /// Parses one message.
+    static func parse(_ buffer: ByteBuffer) -> Result<ClientMessage, Refusal> {
+        buffer.withUnsafeReadableBytes { bytes in
+            let members: [JSONScanner.Member]
+            do {
+                members = try JSONScanner.members(ofObject: bytes)
+            } catch {
+                return .failure(Refusal(id: nil, code: "invalid_argument", message: "not a JSON object: \(error)"))
+            }
+            var fields: [String: Range<Int>] = [:]
+            for member in members { fields[member.key] = member.value }
+            func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+            func slice(_ range: Range<Int>) -> ByteBuffer {
+                buffer.getSlice(at: buffer.readerIndex + range.lowerBound, length: range.count) ?? ByteBuffer()
+            }
+
+            var id: String?
+            if let range = fields["id"] {
+                guard JSONScanner.isIdentifier(bytes, in: range) else {
+                    return .failure(Refusal(id: nil, code: "invalid_argument", message: "id must be a string or an integer"))
+                }
+                id = text(range)
+            }
+            let type = fields["type"].map { JSONScanner.string(bytes, in: $0) } ?? "call"
+            func refuse(_ message: String) -> Result<ClientMessage, Refusal> {
+                .failure(Refusal(id: id, code: "invalid_argument", message: message))
+            }
+            if type == "ping" { return .success(.ping(id: id)) }
+            guard let id else { return refuse("missing id") }
+
+            switch type {
+            case "call", "stream":
+                guard let range = fields["endpoint"], let endpoint = JSONScanner.string(bytes, in: range), !endpoint.isEmpty
+                else { return refuse("missing endpoint (a non-empty string)") }
+                var meta: [(name: String, value: String)] = []
+                if let range = fields["meta"], text(range) != "null" {
+                    guard let entries = try? JSONScanner.members(ofObject: bytes, in: range) else {
+                        return refuse("meta must be an object of strings")
+                    }
+                    let base = range.lowerBound
+                    for entry in entries {
+                        let valueRange = (entry.value.lowerBound + base)..<(entry.value.upperBound + base)
+                        guard let value = JSONScanner.string(bytes, in: valueRange) else {
+                            return refuse("meta '\(entry.key)' must be a string")
+                        }
+                        meta.append((entry.key.lowercased(), value))
+                    }
+                }
+                let payload = fields["payload"].map(slice) ?? ByteBuffer()
+                return .success(.call(CallStart(id: id, endpoint: endpoint, payload: payload, meta: meta,
+                                                isStream: type == "stream")))
+            case "item":
+                guard let range = fields["payload"] else { return refuse("an item needs a payload") }
+                return .success(.item(id: id, payload: slice(range)))
+            case "end":
+                return .success(.end(id: id))
+            case "cancel":
+                return .success(.cancel(id: id))
+            case nil:
+                return refuse("type must be a string")
+            case let other?:
+                return refuse("unknown type '\(other)'")
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import NIOCore
+
+/// What the decoder finds on the byte stream.
+enum TCPFrame {
+    /// One envelope (the bytes after the length).
+    case message(ByteBuffer)
+    /// A length past `max_frame_size` (or garbage read as a length): the
+    /// stream cannot be trusted after it, so the connection ends.
+    case oversize(UInt32)
+}
+
+/// Splits the stream into frames: a 4-byte big-endian length, then that many
+/// bytes. A zero length is a heartbeat and is skipped. After an oversize
+/// length every further byte is discarded.
+struct FrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = TCPFrame
+
+    let maxFrameSize: Int
+    private var failed = false
+
+    init(maxFrameSize: Int) { self.maxFrameSize = maxFrameSize }
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if failed {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            return .needMoreData
+        }
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
+        if length == 0 {
+            buffer.moveReaderIndex(forwardBy: 4)
+            return .continue
+        }
+        guard length <= maxFrameSize else {
+            failed = true
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            context.fireChannelRead(Self.wrapInboundOut(.oversize(length)))
+            return .needMoreData
+        }
+        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 4)
+        let frame = buffer.readSlice(length: Int(length))!
+        context.fireChannelRead(Self.wrapInboundOut(.message(frame)))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        // A frame cut short by the peer's close is dropped: there is nobody to answer.
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        return .needMoreData
+    }
+}

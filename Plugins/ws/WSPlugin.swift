@@ -1,0 +1,58 @@
+import EnvelopeTransport
+import KernelSDK
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// The core WebSocket transport: RFC 6455 on SwiftNIO, a JSON envelope per
+/// text message (Protocols/ws-envelope.md), many calls in flight per
+/// connection, streams, on a socket the kernel owns (so a reload keeps the port).
+struct WSPlugin: Plugin {
+    static let name = "ws"
+    static let version = "1.0.0"
+    static let description = "WebSocket transport (SwiftNIO, RFC 6455): JSON envelope, concurrent calls and streams"
+
+    private let server = ServerSlot()
+
+    func register(with kernel: PluginContext) throws {
+        kernel.transport("ws", description: Self.description)
+    }
+
+    func start(_ kernel: PluginContext) throws {
+        let settings = try EnvelopeSettings(kernel, defaultPort: 8082, sizeKey: "max_message_size")
+        let listener = try kernel.listen(host: settings.host, port: settings.port)
+        let running = try EnvelopeServer.start(settings: settings, socket: listener.fd, keepalive: false) { channel, life in
+            try Self.configure(channel, settings: settings, kernel: kernel, life: life)
+        }
+        server.set(running)
+        kernel.log(.info, "listening on \(settings.host):\(listener.port)")
+    }
+
+    func stop(_ kernel: PluginContext) {
+        server.take()?.stop()
+    }
+
+    /// HTTP until the upgrade; then frames. Requests that are not an upgrade
+    /// reach `PlainHTTPHandler`, which the upgrade removes.
+    private static func configure(_ channel: Channel, settings: EnvelopeSettings, kernel: PluginContext, life: ServerLife) throws {
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: settings.maxMessageSize,
+            automaticErrorHandling: false, // WSConnectionHandler picks the close code
+            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    _ = try? sync.removeHandler(sync.handler(type: PlainHTTPHandler.self))
+                    try sync.addHandler(WSConnectionHandler(kernel: kernel, settings: settings, life: life))
+                }
+            })
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandler(IdleStateHandler(allTimeout: .milliseconds(Int64(settings.idleTimeoutMilliseconds))))
+        try sync.configureHTTPServerPipeline(
+            withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }), withErrorHandling: true)
+        try sync.addHandler(PlainHTTPHandler())
+    }
+}
+
+@_cdecl("kn_plugin_entry")
+public func entry(_ host: UnsafeRawPointer?) -> UnsafeRawPointer? { export(WSPlugin.self, host: host) }
