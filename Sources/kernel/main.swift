@@ -74,7 +74,9 @@ struct KernelCommand: ParsableCommand {
     }
 
     private func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        if path.hasPrefix("/") { return path }
+        let relative = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+        return FileManager.default.currentDirectoryPath + "/" + relative
     }
 }
 
