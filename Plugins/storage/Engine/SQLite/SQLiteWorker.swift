@@ -13,20 +13,10 @@ final class SQLiteWorker: @unchecked Sendable {
 
     /// Starts the thread and opens the connection on it with `open`.
     init(name: String, open: @escaping @Sendable () throws -> SQLiteConnection) async throws {
-        let opened = OpenResult()
-        let thread = Thread { [unowned self] in
-            do {
-                self.connection = try open()
-                opened.set(nil)
-            } catch {
-                opened.set(StorageError.wrap(error))
-            }
-            self.loop()
-        }
-        thread.name = name
-        thread.stackSize = 1 << 20
-        thread.start()
-        if let error = await opened.wait() {
+        do {
+            try await startOwningThread(name: name, open: { [unowned self] in self.connection = try open() },
+                                        loop: { [unowned self] in self.loop() })
+        } catch {
             stop()
             throw error
         }
@@ -119,4 +109,27 @@ final class OpenResult: @unchecked Sendable {
             lock.unlock()
         }
     }
+}
+
+/// Starts a thread named `name` that runs `open`, then `loop` until it
+/// returns; waits until `open` has finished and rethrows its error. SQLite
+/// connections are used on the thread that opened them, so both worker and
+/// writer start this way.
+func startOwningThread(
+    name: String, open: @escaping @Sendable () throws -> Void, loop: @escaping @Sendable () -> Void
+) async throws {
+    let opened = OpenResult()
+    let thread = Thread {
+        do {
+            try open()
+            opened.set(nil)
+        } catch {
+            opened.set(StorageError.wrap(error))
+        }
+        loop()
+    }
+    thread.name = name
+    thread.stackSize = 1 << 20
+    thread.start()
+    if let error = await opened.wait() { throw error }
 }

@@ -46,20 +46,10 @@ final class SQLiteWriter: @unchecked Sendable {
     private var session: Session?
 
     init(name: String, open: @escaping @Sendable () throws -> Session) async throws {
-        let opened = OpenResult()
-        let thread = Thread { [unowned self] in
-            do {
-                self.session = try open()
-                opened.set(nil)
-            } catch {
-                opened.set(StorageError.wrap(error))
-            }
-            self.loop()
-        }
-        thread.name = name
-        thread.stackSize = 1 << 20
-        thread.start()
-        if let error = await opened.wait() {
+        do {
+            try await startOwningThread(name: name, open: { [unowned self] in self.session = try open() },
+                                        loop: { [unowned self] in self.loop() })
+        } catch {
             stop()
             throw error
         }
