@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "http", type: .dynamic, targets: ["HTTPPlugin"]),
         .library(name: "ws", type: .dynamic, targets: ["WSPlugin"]),
         .library(name: "tcp", type: .dynamic, targets: ["TCPPlugin"]),
+        // For transport authors: start calls, stream items, serve on the kernel's listener.
+        .library(name: "KernelTransport", targets: ["KernelTransport"]),
         // Calls endpoints over HTTP, WebSocket or TCP from Swift programs.
         .library(name: "KernelClient", targets: ["KernelClient"]),
         // Samples.
@@ -55,14 +57,26 @@ let package = Package(
             path: "Sources/kernelctl"
         ),
 
-        // The Swift plugin SDK: depends on the C ABI only.
+        // The Swift plugin SDK: depends on the C ABI only, and does not re-export it.
         .target(name: "KernelSDK", dependencies: ["CKernelABI"]),
+        // The transport kit: calls started for a client, their items and
+        // outcome; a server on the kernel's listener that drains on stop.
+        .target(
+            name: "KernelTransport",
+            dependencies: [
+                "KernelSDK",
+                "CKernelABI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
 
         // Core plugins.
         .target(
             name: "HTTPPlugin",
             dependencies: [
                 "KernelSDK",
+                "KernelTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -75,21 +89,21 @@ let package = Package(
         // the transports and the client library; no dependencies.
         .target(name: "EnvelopeJSON"),
         // What the ws and tcp transports share: the JSON envelope, calls in
-        // flight by id, streams, the draining server. Linked into each of them.
+        // flight by id, the TCP frame decoder, UTF-8 validation. Linked into each of them.
         .target(
             name: "EnvelopeTransport",
             dependencies: [
                 "KernelSDK",
+                "KernelTransport",
                 "EnvelopeJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            path: "Plugins/envelope"
+            ]
         ),
         .target(
             name: "WSPlugin",
             dependencies: [
                 "EnvelopeTransport",
+                "KernelTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -99,7 +113,7 @@ let package = Package(
         ),
         .target(
             name: "TCPPlugin",
-            dependencies: ["EnvelopeTransport", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["EnvelopeTransport", "KernelTransport", .product(name: "NIOCore", package: "swift-nio")],
             path: "Plugins/tcp",
             linkerSettings: pluginLinkerSettings
         ),
@@ -138,7 +152,7 @@ let package = Package(
         ),
         .target(
             name: "StoragePlugin",
-            dependencies: ["KernelSDK", "StorageEngine"],
+            dependencies: ["KernelSDK", "CKernelABI", "StorageEngine"],
             path: "Plugins/storage/Service",
             linkerSettings: pluginLinkerSettings
         ),
@@ -150,7 +164,7 @@ let package = Package(
         ),
         .target(
             name: "StorageProbePlugin",
-            dependencies: ["KernelSDK"],
+            dependencies: ["KernelSDK", "CKernelABI"],
             path: "Tests/StorageProbe",
             linkerSettings: pluginLinkerSettings
         ),
@@ -166,6 +180,18 @@ let package = Package(
         .executableTarget(name: "LoadClient", dependencies: ["KernelClient"], path: "Samples/load-client"),
 
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "CKernelABI"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["CKernelABI"]),
+        .testTarget(name: "KernelSDKTests", dependencies: ["KernelSDK", "CKernelABI"]),
+        .testTarget(
+            name: "EnvelopeTests",
+            dependencies: [
+                "EnvelopeJSON",
+                "EnvelopeTransport",
+                "KernelTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "IntegrationTests", dependencies: ["CKernelABI", "KernelClient"]),
     ]
 )

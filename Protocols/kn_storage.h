@@ -3,7 +3,9 @@
  * logs and SQL, provided by the core plugin `storage` over embedded SQLite
  * (default) or PostgreSQL.
  *
- * A plugin lists "storage" in depends_on and looks the table up:
+ * A plugin lists "storage" in depends_on and looks the table up (the rule
+ * of host->lookup_service in kn_plugin.h applies: see "The service table"
+ * below):
  *
  *     const kn_storage_api *storage;
  *     uint32_t minor;
@@ -16,19 +18,22 @@
  *     }
  *     storage->kv_put(self, NULL, key, value, 0, on_put, NULL);
  *
- * Conventions (the words of kn_plugin.h apply):
+ * Conventions (the words of kn_plugin.h: callback, borrowed, copied, owned
+ * by X until F, any thread):
  *
- *   Asynchronous.  Every operation takes a completion callback and its
- *                  user_data. The callback runs exactly once, on any thread
- *                  (the storage plugin's threads, or inline before the
- *                  function returns when the arguments are refused). The
- *                  functions themselves never block and are callable from
- *                  any thread, concurrently.
- *   Results.       Everything a callback receives (message, entry, page,
- *                  batch, rows) is borrowed for the duration of the callback:
- *                  copy what you keep.
- *   Arguments.     Every pointer passed in is copied before the function
- *                  returns; the caller may free its buffers right after.
+ *   Asynchronous.  Every operation takes a completion callback, `done`, and
+ *                  its `user_data`. `done` runs exactly once, on any thread:
+ *                  one of the storage plugin's threads, or the caller's own
+ *                  inside the function, before it returns, when the
+ *                  arguments are refused. `user_data` is owned by the
+ *                  service until it calls `done` (free it there). The
+ *                  functions never block. Any thread.
+ *   Results.       Everything `done` receives (message, entry, page, batch,
+ *                  rows) is borrowed for the duration of `done`: copy what
+ *                  you keep.
+ *   Arguments.     Copied: every pointer passed in is copied before the
+ *                  function returns; the caller may free its buffers right
+ *                  after.
  *   Errors.        `status` is KN_OK or a kn_status; `message` is one line of
  *                  UTF-8, NUL-terminated, "" on success, never NULL.
  *                    KN_ERR_INVALID_ARGUMENT  malformed key, name, SQL or parameter;
@@ -37,7 +42,8 @@
  *                    KN_ERR_CONFLICT          stale compare-and-set version; unique
  *                                             constraint violated
  *                    KN_ERR_TOO_LARGE         over a limit below
- *                    KN_ERR_UNAVAILABLE       the backend cannot be reached (retry later)
+ *                    KN_ERR_UNAVAILABLE       the backend cannot be reached (retry later);
+ *                                             the storage plugin has stopped
  *                    KN_ERR_TIMEOUT           a lock or transaction waited too long
  *                    KN_ERR_INTERNAL          anything else
  *   Caller.        Every function takes the calling plugin's own handle
@@ -45,7 +51,7 @@
  *                  host->plugin_name to namespace what it keeps.
  *   Namespaces.    `ns` NULL or "" (or the caller's own name) is the caller's
  *                  private namespace. A name starting with "shared." (then
- *                  [a-z0-9_.-], at most 64 bytes in all) is a shared namespace
+ *                  [a-z0-9_.-], KN_STORAGE_MAX_NAMESPACE_BYTES in all) is a shared namespace
  *                  every plugin reaches by asking for it. Any other name is
  *                  KN_ERR_NOT_FOUND: a plugin cannot reach another's keys.
  *                  Keys and log streams live in a namespace; SQL tables live
@@ -71,16 +77,18 @@ extern "C" {
 #define KN_STORAGE_MAJOR 1
 #define KN_STORAGE_MINOR 0
 
-/* Limits. Over them: KN_ERR_TOO_LARGE (keys, values, records, SQL) or
- * KN_ERR_INVALID_ARGUMENT (names, a limit of 0). Larger page limits are
- * clamped, not refused. */
-#define KN_STORAGE_MAX_KEY_BYTES     1024u              /* a key: 1..1024 bytes */
-#define KN_STORAGE_MAX_VALUE_BYTES   (1024u * 1024u)    /* a value: 1 MiB */
-#define KN_STORAGE_MAX_RECORD_BYTES  (1024u * 1024u)    /* a log record: 1 MiB */
-#define KN_STORAGE_MAX_STREAM_BYTES  128u               /* a stream name: [A-Za-z0-9._-]{1,128} */
-#define KN_STORAGE_MAX_PAGE          1000u              /* entries per scan, records per read */
-#define KN_STORAGE_MAX_SQL_BYTES     (1024u * 1024u)    /* SQL text */
-#define KN_STORAGE_MAX_PARAM_BYTES   (16u * 1024u * 1024u) /* one TEXT or BLOB parameter */
+/* Limits: every limit the service enforces. Over them: KN_ERR_TOO_LARGE
+ * (keys, scan prefixes and cursors, values, records, SQL, parameters) or
+ * KN_ERR_INVALID_ARGUMENT (names; an empty key; a page limit of 0). Larger
+ * page limits are clamped, not refused. */
+#define KN_STORAGE_MAX_KEY_BYTES       1024u                 /* a key: 1..1024 bytes; also a scan's prefix and cursor */
+#define KN_STORAGE_MAX_VALUE_BYTES     (1024u * 1024u)       /* a value: 1 MiB */
+#define KN_STORAGE_MAX_RECORD_BYTES    (1024u * 1024u)       /* a log record: 1 MiB */
+#define KN_STORAGE_MAX_STREAM_BYTES    128u                  /* a stream name: [A-Za-z0-9._-]{1,128} */
+#define KN_STORAGE_MAX_NAMESPACE_BYTES 64u                   /* a shared namespace: "shared." then [a-z0-9_.-], 64 bytes in all */
+#define KN_STORAGE_MAX_PAGE            1000u                 /* entries per scan, records per read */
+#define KN_STORAGE_MAX_SQL_BYTES       (1024u * 1024u)       /* SQL text, also of each migration */
+#define KN_STORAGE_MAX_PARAM_BYTES     (16u * 1024u * 1024u) /* one TEXT or BLOB parameter */
 
 /* ======================================================================== */
 /* Key-value                                                                */
@@ -98,8 +106,9 @@ typedef struct kn_storage_entry {
     int64_t expires_at_ms;
 } kn_storage_entry;
 
-/* `entry`: the entry read, written or deleted; NULL when the key is absent
- * (get, delete) or on error. */
+/* Callback (`done` of the key-value functions). `entry`: the entry read,
+ * written or deleted, borrowed; NULL when the key is absent (get, delete)
+ * or on error. */
 typedef void (*kn_storage_entry_fn)(void *user_data, kn_status status, const char *message,
                                     const kn_storage_entry *entry);
 
@@ -112,6 +121,7 @@ typedef struct kn_storage_page {
     kn_bytes next_cursor;
 } kn_storage_page;
 
+/* Callback (`done` of kv_scan). `page` borrowed; NULL on error. */
 typedef void (*kn_storage_page_fn)(void *user_data, kn_status status, const char *message,
                                    const kn_storage_page *page);
 
@@ -140,11 +150,13 @@ typedef struct kn_storage_batch {
     bool gap;
 } kn_storage_batch;
 
+/* Callback (`done` of log_read). `batch` borrowed; NULL on error. */
 typedef void (*kn_storage_batch_fn)(void *user_data, kn_status status, const char *message,
                                     const kn_storage_batch *batch);
 
-/* `offset`: of the appended record (append); the first retained offset after
- * a trim. `count`: records removed (trim); 0 for append. */
+/* Callback (`done` of log_append and log_trim). `offset`: of the appended
+ * record (append); the first retained offset after a trim. `count`: records
+ * removed (trim); 0 for append. Both 0 on error. */
 typedef void (*kn_storage_offset_fn)(void *user_data, kn_status status, const char *message,
                                      uint64_t offset, uint64_t count);
 
@@ -162,9 +174,10 @@ typedef void (*kn_storage_offset_fn)(void *user_data, kn_status status, const ch
 #define KN_STORAGE_BLOB    4 /* `bytes` */
 #define KN_STORAGE_BOOL    5 /* `integer` 0 or 1 (SQLite stores and returns INTEGER) */
 
-/* A typed value: a parameter, or one cell of a row. Fixed layout (used in
- * arrays, never grows). PostgreSQL types without an equivalent (numeric,
- * timestamps, uuid, json) come back as TEXT in their text form. */
+/* A typed value: a parameter (copied, with its bytes), or one cell of a row
+ * (borrowed like the rows). Fixed layout (used in arrays, never grows).
+ * PostgreSQL types without an equivalent (numeric, timestamps, uuid, json)
+ * come back as TEXT in their text form. */
 typedef struct kn_storage_value {
     uint32_t type;
     int64_t integer;
@@ -183,15 +196,19 @@ typedef struct kn_storage_rows {
     uint64_t rows_affected;
 } kn_storage_rows;
 
+/* Callback (`done` of sql_run). `rows` borrowed, with every cell and
+ * column name in it; NULL on error. */
 typedef void (*kn_storage_rows_fn)(void *user_data, kn_status status, const char *message,
                                    const kn_storage_rows *rows);
 
 /* A transaction handle; 0 means "no transaction". */
 typedef uint64_t kn_storage_tx;
 
+/* Callback (`done` of sql_begin): the new transaction, 0 on error. */
 typedef void (*kn_storage_tx_fn)(void *user_data, kn_status status, const char *message,
                                  kn_storage_tx tx);
 
+/* Callback (`done` of sql_commit, sql_rollback and sql_migrate). */
 typedef void (*kn_storage_done_fn)(void *user_data, kn_status status, const char *message);
 
 /* One schema migration: applied once, in ascending `version` order, each in
@@ -206,10 +223,15 @@ typedef struct kn_storage_migration {
 /* The service table                                                        */
 /* ======================================================================== */
 /*
- * Registered by the storage plugin as service "storage" 1.0. Valid while the
- * storage plugin is loaded (a plugin listing "storage" in depends_on is
- * stopped before it). Every function: any thread, never blocks, `done`
- * called exactly once (see Conventions).
+ * Registered by the storage plugin as service "storage" 1.0. The table is
+ * borrowed by the rule of host->lookup_service (kn_plugin.h): valid while
+ * that version of the storage plugin runs; look it up again when the event
+ * "kernel.plugin.reloaded" names "storage". Until you do, the stopped
+ * version forwards every call made through its table to the current one,
+ * so the call succeeds; with no storage plugin running it fails with
+ * KN_ERR_UNAVAILABLE. Listing "storage" in depends_on keeps it loaded while
+ * you are. Every function: any thread, never blocks, `done` called exactly
+ * once (see Conventions).
  */
 typedef struct kn_storage_api {
     uint32_t struct_size;

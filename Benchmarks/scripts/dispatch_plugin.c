@@ -19,7 +19,7 @@ static void hello(void *user_data, kn_call *call) {
 static kn_status init(kn_plugin *self) {
     static const char *const names[] = {"first", "second", "third"};
     for (int i = 0; i < 3; i++) {
-        kn_middleware_def m = {.struct_size = sizeof m, .name = names[i], .order = i, .fn = pass};
+        kn_middleware_def m = {.struct_size = sizeof m, .name = names[i], .order = i, .handler = pass};
         kn_status status = host->register_middleware(self, &m);
         if (status != KN_OK) return status;
     }

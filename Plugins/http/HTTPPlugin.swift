@@ -1,39 +1,37 @@
 import KernelSDK
-import Synchronization
+import KernelTransport
+import NIOCore
+import NIOHTTP1
 
 /// The core HTTP transport: serves every endpoint at `POST /api/<name>` and
-/// the routes plugins register, on a socket the kernel owns.
+/// the routes plugins register, streams as Server-Sent Events or
+/// newline-delimited JSON, on a socket the kernel owns
+/// (Protocols/http-transport.md).
 struct HTTPPlugin: Plugin {
     static let name = "http"
-    static let version = "1.0.0"
-    static let description = "HTTP/1.1 transport (SwiftNIO): POST /api/<endpoint>, registered routes, /healthz"
+    static let version = "1.1.0"
+    static let description = "HTTP/1.1 transport (SwiftNIO): POST /api/<endpoint>, registered routes, streams (SSE, NDJSON), /healthz"
 
     private let server = ServerSlot()
 
-    func register(with kernel: PluginContext) throws {
+    func register(with kernel: PluginContext) async throws {
         kernel.transport("http", description: Self.description)
     }
 
-    func start(_ kernel: PluginContext) throws {
+    func start(_ kernel: PluginContext) async throws {
         let settings = try HTTPSettings(kernel)
-        let listener = try kernel.listen(host: settings.host, port: settings.port)
-        let server = try HTTPServer.start(settings: settings, socket: listener.fd, kernel: kernel)
-        self.server.value.withLock { $0 = server }
-        kernel.log(.info, "listening on \(settings.host):\(listener.port)")
-    }
-
-    func stop(_ kernel: PluginContext) {
-        let server = self.server.value.withLock { server in
-            defer { server = nil }
-            return server
+        let running = try await TransportServer.start(kernel, settings: settings.server) { channel, life in
+            let sync = channel.pipeline.syncOperations
+            try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
+            try sync.addHandler(IdleStateHandler(allTimeout: settings.keepAliveTimeout.timeAmount))
+            try sync.addHandler(HTTPConnectionHandler(settings: settings, kernel: kernel, life: life))
         }
-        server?.stop()
+        server.set(running)
     }
-}
 
-/// The running server, set in start and taken in stop.
-final class ServerSlot: Sendable {
-    let value = Mutex<HTTPServer?>(nil)
+    func stop(_ kernel: PluginContext) async {
+        await server.take()?.stop()
+    }
 }
 
 @_cdecl("kn_plugin_entry")

@@ -1,5 +1,6 @@
 import EnvelopeTransport
 import KernelSDK
+import KernelTransport
 import NIOCore
 
 /// The core TCP transport: length-prefixed JSON envelopes
@@ -12,26 +13,24 @@ struct TCPPlugin: Plugin {
 
     private let server = ServerSlot()
 
-    func register(with kernel: PluginContext) throws {
+    func register(with kernel: PluginContext) async throws {
         kernel.transport("tcp", description: Self.description)
     }
 
-    func start(_ kernel: PluginContext) throws {
+    func start(_ kernel: PluginContext) async throws {
         let settings = try EnvelopeSettings(kernel, defaultPort: 8081, sizeKey: "max_frame_size")
-        let listener = try kernel.listen(host: settings.host, port: settings.port)
-        let running = try EnvelopeServer.start(settings: settings, socket: listener.fd, keepalive: true,
-                                                 halfClosure: true) { channel, life in
+        let options = TransportServer.ConnectionOptions(keepalive: true, halfClosure: true)
+        let running = try await TransportServer.start(kernel, settings: settings.server, options: options) { channel, life in
             let sync = channel.pipeline.syncOperations
-            try sync.addHandler(IdleStateHandler(allTimeout: .milliseconds(Int64(settings.idleTimeoutMilliseconds))))
+            try sync.addHandler(IdleStateHandler(allTimeout: settings.idleTimeout.timeAmount))
             try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: settings.maxMessageSize)))
             try sync.addHandler(TCPConnectionHandler(kernel: kernel, settings: settings, life: life))
         }
         server.set(running)
-        kernel.log(.info, "listening on \(settings.host):\(listener.port)")
     }
 
-    func stop(_ kernel: PluginContext) {
-        server.take()?.stop()
+    func stop(_ kernel: PluginContext) async {
+        await server.take()?.stop()
     }
 }
 

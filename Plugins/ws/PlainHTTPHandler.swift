@@ -1,4 +1,5 @@
 import EnvelopeTransport
+import KernelTransport
 import NIOCore
 import NIOHTTP1
 

@@ -1,5 +1,6 @@
 import EnvelopeTransport
 import KernelSDK
+import KernelTransport
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
@@ -14,22 +15,20 @@ struct WSPlugin: Plugin {
 
     private let server = ServerSlot()
 
-    func register(with kernel: PluginContext) throws {
+    func register(with kernel: PluginContext) async throws {
         kernel.transport("ws", description: Self.description)
     }
 
-    func start(_ kernel: PluginContext) throws {
+    func start(_ kernel: PluginContext) async throws {
         let settings = try EnvelopeSettings(kernel, defaultPort: 8082, sizeKey: "max_message_size")
-        let listener = try kernel.listen(host: settings.host, port: settings.port)
-        let running = try EnvelopeServer.start(settings: settings, socket: listener.fd, keepalive: false) { channel, life in
+        let running = try await TransportServer.start(kernel, settings: settings.server) { channel, life in
             try Self.configure(channel, settings: settings, kernel: kernel, life: life)
         }
         server.set(running)
-        kernel.log(.info, "listening on \(settings.host):\(listener.port)")
     }
 
-    func stop(_ kernel: PluginContext) {
-        server.take()?.stop()
+    func stop(_ kernel: PluginContext) async {
+        await server.take()?.stop()
     }
 
     /// HTTP until the upgrade; then frames. Requests that are not an upgrade
@@ -47,7 +46,7 @@ struct WSPlugin: Plugin {
                 }
             })
         let sync = channel.pipeline.syncOperations
-        try sync.addHandler(IdleStateHandler(allTimeout: .milliseconds(Int64(settings.idleTimeoutMilliseconds))))
+        try sync.addHandler(IdleStateHandler(allTimeout: settings.idleTimeout.timeAmount))
         try sync.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }), withErrorHandling: true)
         try sync.addHandler(PlainHTTPHandler())

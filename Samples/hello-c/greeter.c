@@ -8,11 +8,14 @@
  *      we read our configuration, log, and register an endpoint and a route.
  *   3. Every call of the endpoint reaches `greet`, which completes it.
  *   4. On unload or reload the kernel drains calls in flight, then calls our
- *      `release` to free what we gave it as user_data. We set
- *      KN_PLUGIN_UNLOAD_SAFE (no runtime state outlives the image), so the
- *      kernel may dlclose us; this kernel keeps every image mapped anyway.
+ *      `release` to give back what we gave it as user_data. We set
+ *      KN_PLUGIN_UNLOAD_SAFE (the image keeps no runtime state once stop has
+ *      returned), so the kernel may dlclose us; this kernel keeps every image
+ *      mapped anyway.
+ * Every load and reload runs a fresh copy of this file, so the statics below
+ * start from zero each time.
  *
- * Build: cc -shared -fPIC -I Protocols -o libgreeter.so Samples/hello-c/greeter.c
+ * Build: cc -std=c99 -Wall -Wextra -shared -fPIC -I Protocols -o libgreeter.so Samples/hello-c/greeter.c
  * Knobs: -DPLUGIN_NAME=\"x\" -DENDPOINT_NAME=\"x.greet\" -DGREETING=\"hi\"
  *        -DROUTE_PATH=\"/x\" (or -DNO_ROUTE to register no route).
  */
@@ -35,11 +38,12 @@
 #define ROUTE_PATH "/greet"
 #endif
 
-/* The host API table: valid for the life of the process. */
+/* The host API table: valid until the process exits. */
 static const kn_host_api *host;
 
-/* Our per-endpoint state, passed back to us as user_data: the response body,
- * built once at init. */
+/* Our per-endpoint state, passed back to every callback as user_data (owned
+ * by the kernel until it calls greeter_release): the response body, built
+ * once at init. */
 typedef struct greeter {
     char *body;
     size_t len;
@@ -73,25 +77,27 @@ static greeter *greeter_new(const char *text) {
     return g;
 }
 
-/* The kernel calls this when the endpoint goes away (unload, reload, failed
- * init), after the last call using user_data has completed. */
+/* The endpoint's release: the kernel gives back user_data when the endpoint
+ * goes away (unload, reload, failed init), on the control thread, after the
+ * last call using it has completed. */
 static void greeter_release(void *user_data) {
     greeter *g = user_data;
     free(g->body);
     free(g);
 }
 
-/* The handler: runs on the caller's thread (e.g. an HTTP I/O thread), must
- * not block, and completes the call exactly once. The body is copied by
- * call_respond, so handing it our long-lived buffer is fine. */
+/* The endpoint's handler: runs on the starter's thread (e.g. an HTTP I/O
+ * thread), must not block, and completes the call exactly once. The body is
+ * copied by call_respond, so handing it our long-lived buffer is fine. */
 static void greet(void *user_data, kn_call *call) {
     const greeter *g = user_data;
     host->call_respond(call, (kn_bytes){(const uint8_t *)g->body, g->len}, "application/json");
 }
 
-/* init: runs once on the kernel's control thread. Registrations made here go
- * live together when we return KN_OK; any other status discards them all and
- * refuses the plugin (set_error tells the kernel why). */
+/* init: runs once per load on the kernel's control thread. Registrations
+ * made here go live together when we return KN_OK; any other status discards
+ * them all and refuses the plugin (set_error tells the kernel why). `self`
+ * is this load's handle, valid until stop returns. */
 static kn_status init(kn_plugin *self) {
     /* Configuration: [greeter] greeting=... in the config file, or
      * `--set greeter.greeting=...` on the kernel's command line. */
@@ -104,15 +110,15 @@ static kn_status init(kn_plugin *self) {
         return KN_ERR_INTERNAL;
     }
 
-    /* Definition structs are borrowed: the kernel copies them. struct_size
-     * lets newer kernels know which fields we compiled with. */
+    /* Definition structs are copied by the register call. struct_size lets
+     * newer kernels know which fields we compiled with. */
     kn_endpoint_def endpoint = {
         .struct_size = sizeof endpoint,
         .name = ENDPOINT_NAME, /* served at POST /api/<name> */
         .kind = KN_ENDPOINT_UNARY,
         .handler = greet,
         .user_data = g,
-        .release = greeter_release, /* the kernel frees g when the endpoint goes */
+        .release = greeter_release, /* the kernel gives g back when the endpoint goes */
         .description = "Answers {\"greeting\": ...}",
     };
     kn_status status = host->register_endpoint(self, &endpoint);
@@ -155,7 +161,9 @@ static const kn_plugin_descriptor descriptor = {
     .description = "Sample C plugin: POST /api/" ENDPOINT_NAME " and GET " ROUTE_PATH,
 };
 
-/* The one exported symbol. Called once per loaded image, before init. */
+/* The one exported symbol; kn_plugin.h declares its prototype, so a
+ * mismatched definition does not compile. Called once per load, on the
+ * control thread, before init. */
 KN_EXPORT const kn_plugin_descriptor *kn_plugin_entry(const kn_host_api *h) {
     if (h->abi_major != KN_ABI_MAJOR) return NULL; /* refuse a kernel we do not speak */
     host = h;

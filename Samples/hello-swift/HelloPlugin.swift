@@ -10,7 +10,7 @@ struct HelloPlugin: Plugin {
 
     private let stats = Stats()
 
-    func register(with kernel: PluginContext) throws {
+    func register(with kernel: PluginContext) async throws {
         // The simplest endpoint: POST /api/hello → {"message":"hello"}.
         kernel.endpoint("hello", description: "Says hello") { (_: Empty, _) in
             Message(message: "hello")
@@ -28,7 +28,7 @@ struct HelloPlugin: Plugin {
             guard let id = request.parameter("id"), !id.isEmpty else { throw PluginError.invalidArgument("id is required") }
             return User(id: id)
         }
-        kernel.route("GET", "/hello/users/:id", to: "hello.user")
+        kernel.route(.get, "/hello/users/:id", to: "hello.user")
 
         // Fails with the status named in the body, to see each mapped by the transports.
         kernel.endpoint("hello.fail", description: "Fails with {code}") { (request: FailRequest, _) -> Empty in
@@ -56,13 +56,13 @@ struct HelloPlugin: Plugin {
             kernel.log(.debug, "event \(event.topic) #\(event.id) from \(event.publisher)")
         }
         kernel.endpoint("hello.trigger", description: "Enqueues hello.report and publishes greetings.hi") { (_: Empty, _) in
-            let job = try kernel.enqueueJob("hello.report", Report(note: "triggered"))
+            let job = try kernel.enqueue("hello.report", Report(note: "triggered"))
             try kernel.publish("greetings.hi", Message(message: "hi"))
             return Triggered(job: job)
         }
         kernel.endpoint("hello.stats", description: "How many jobs and events ran") { (_: Empty, _) in
-            StatsResponse(jobs_run: stats.jobsRun.load(ordering: .relaxed),
-                          events_received: stats.eventsReceived.load(ordering: .relaxed))
+            StatsResponse(jobsRun: stats.jobsRun.load(ordering: .relaxed),
+                          eventsReceived: stats.eventsReceived.load(ordering: .relaxed))
         }
 
         // Streams over ws and tcp: hello.ticker, hello.chat, hello.echo, hello.streams (HelloStreams.swift).
@@ -82,8 +82,8 @@ struct FailRequest: Codable, Sendable { var code: String }
 struct Report: Codable, Sendable { var note: String }
 struct Triggered: Codable, Sendable { var job: UInt64 }
 struct StatsResponse: Codable, Sendable {
-    var jobs_run: Int
-    var events_received: Int
+    var jobsRun: Int
+    var eventsReceived: Int
 }
 
 @_cdecl("kn_plugin_entry")

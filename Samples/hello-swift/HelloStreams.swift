@@ -15,14 +15,16 @@ func registerStreams(with kernel: PluginContext) {
         RawResponse(request.body.isEmpty ? Array("{}".utf8) : request.body, contentType: "application/json")
     }
 
-    kernel.stream("hello.ticker", description: "Streams {count} ticks, {interval_ms} apart") {
+    kernel.stream("hello.ticker", description: "Streams {count} ticks, {intervalMs} apart, each with {padding} bytes of filler") {
         (request: TickerRequest, stream: ServerStream<Tick>) async throws in
         let count = min(max(request.count ?? 5, 0), 100_000)
-        let interval = UInt64(max(request.interval_ms ?? 200, 0)) * 1_000_000
+        let interval = Duration.milliseconds(max(request.intervalMs ?? 200, 0))
+        let pad = request.padding.map { String(repeating: "x", count: min(max($0, 0), 65_536)) }
         try await stats.track {
             for n in 0..<count {
-                if n > 0 && interval > 0 { try await Task.sleep(nanoseconds: interval) }
-                try await stream.send(Tick(n: n + 1, of: count))
+                if n > 0 && interval > .zero { try await Task.sleep(for: interval) }
+                try await stream.send(Tick(n: n + 1, of: count, pad: pad))
+                stats.itemSent()
             }
         }
     }
@@ -35,6 +37,7 @@ func registerStreams(with kernel: PluginContext) {
             for try await line in incoming {
                 n += 1
                 try await stream.send(ChatReply(n: n, text: "\(name): \(line.text)"))
+                stats.itemSent()
             }
         }
     }
@@ -50,6 +53,10 @@ final class StreamStats: Sendable {
     private let completed = Atomic<Int>(0)
     private let cancelled = Atomic<Int>(0)
     private let failed = Atomic<Int>(0)
+    private let sent = Atomic<Int>(0)
+
+    /// One more item accepted by the caller's transport (a stopped reader holds this count still).
+    func itemSent() { sent.add(1, ordering: .relaxed) }
 
     func track(_ body: () async throws -> Void) async throws {
         started.add(1, ordering: .relaxed)
@@ -57,7 +64,7 @@ final class StreamStats: Sendable {
             try await body()
             completed.add(1, ordering: .relaxed)
         } catch {
-            if error is CancellationError || Task.isCancelled {
+            if (error as? PluginError)?.code == .cancelled || error is CancellationError || Task.isCancelled {
                 cancelled.add(1, ordering: .relaxed)
             } else {
                 failed.add(1, ordering: .relaxed)
@@ -72,17 +79,19 @@ final class StreamStats: Sendable {
         let cancelled = cancelled.load(ordering: .relaxed)
         let failed = failed.load(ordering: .relaxed)
         return StreamCounts(started: started, completed: completed, cancelled: cancelled, failed: failed,
-                            active: started - completed - cancelled - failed)
+                            active: started - completed - cancelled - failed, sent: sent.load(ordering: .relaxed))
     }
 }
 
 struct TickerRequest: Codable, Sendable {
     var count: Int?
-    var interval_ms: Int?
+    var intervalMs: Int?
+    var padding: Int?
 }
 struct Tick: Codable, Sendable {
     var n: Int
     var of: Int
+    var pad: String?
 }
 struct ChatRequest: Codable, Sendable { var name: String? }
 struct ChatLine: Codable, Sendable { var text: String }
@@ -96,4 +105,6 @@ struct StreamCounts: Codable, Sendable {
     var cancelled: Int
     var failed: Int
     var active: Int
+    /// Items the transports accepted, over all streams.
+    var sent: Int
 }

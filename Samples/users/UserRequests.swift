@@ -7,8 +7,15 @@ struct User: Codable, Sendable, Equatable {
     var username: String
     var email: String
     var status: String
-    var created_at: String
-    var updated_at: String
+    var createdAt: String
+    var updatedAt: String
+
+    /// The API's field names (snake_case, as the users service documents them).
+    enum CodingKeys: String, CodingKey {
+        case id, username, email, status
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
 }
 
 struct Deleted: Codable, Sendable {
@@ -18,10 +25,16 @@ struct Deleted: Codable, Sendable {
 
 struct SearchResult: Codable, Sendable {
     var users: [User]
-    var total_count: Int
+    var totalCount: Int
     var page: Int
     var limit: Int
-    var has_more: Bool
+    var hasMore: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case users, page, limit
+        case totalCount = "total_count"
+        case hasMore = "has_more"
+    }
 }
 
 enum UserRules {
@@ -115,9 +128,14 @@ struct SearchUsers: Codable, Sendable {
     var query: String?
     var status: String?
     /// ISO 8601: users created strictly after.
-    var created_after: String?
+    var createdAfter: String?
     var page: Int?
     var limit: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case query, status, page, limit
+        case createdAfter = "created_after"
+    }
 
     struct Valid: Sendable {
         var query: String?
@@ -139,7 +157,7 @@ struct SearchUsers: Codable, Sendable {
             switch parts[0] {
             case "query", "q": copy.query = parts[1]
             case "status": copy.status = parts[1]
-            case "created_after": copy.created_after = parts[1]
+            case "created_after": copy.createdAfter = parts[1]
             case "page": copy.page = Int(parts[1]) ?? -1
             case "limit": copy.limit = Int(parts[1]) ?? -1
             default: break
@@ -152,8 +170,8 @@ struct SearchUsers: Codable, Sendable {
         var errors: [PluginError.FieldError] = []
         if let status { UserRules.status(status, into: &errors) }
         var after: Int64?
-        if let created_after {
-            if let date = ISO8601DateFormatter().date(from: created_after) {
+        if let createdAfter {
+            if let date = ISO8601DateFormatter().date(from: createdAfter) {
                 after = Int64(date.timeIntervalSince1970 * 1_000)
             } else {
                 errors.append(.init(field: "created_after", message: "must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z"))

@@ -7,14 +7,14 @@ import KernelSDK
 struct UserStore: Sendable {
     let storage: Storage
 
-    static let migrations: [(version: Int64, sql: String)] = [
-        (1, """
+    static let migrations = [
+        Migration(1, """
             CREATE TABLE users (
                 id TEXT PRIMARY KEY, username TEXT NOT NULL, email TEXT NOT NULL, status TEXT NOT NULL,
                 created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, deleted_at BIGINT);
             CREATE UNIQUE INDEX users_email_live ON users (email) WHERE deleted_at IS NULL;
             """),
-        (2, "CREATE INDEX users_created ON users (created_at, id)"),
+        Migration(2, "CREATE INDEX users_created ON users (created_at, id)"),
     ]
 
     static let columns = "id, username, email, status, created_at, updated_at"
@@ -68,8 +68,8 @@ struct UserStore: Sendable {
             SELECT \(Self.columns) FROM users WHERE \(filter)
             ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
             """, parameters)
-        return SearchResult(users: try rows.rows.map { try Self.user($0) }, total_count: totalCount, page: search.page,
-                            limit: search.limit, has_more: (search.page + 1) * search.limit < totalCount)
+        return SearchResult(users: try rows.rows.map { try Self.user($0) }, totalCount: totalCount, page: search.page,
+                            limit: search.limit, hasMore: (search.page + 1) * search.limit < totalCount)
     }
 
     func update(_ change: UpdateUser) async throws -> User {
@@ -112,8 +112,8 @@ struct UserStore: Sendable {
     static func user(_ row: SQLRow?) throws -> User {
         guard let row else { throw PluginError.internal("the statement returned no user") }
         return User(id: row["id"].string ?? "", username: row["username"].string ?? "", email: row["email"].string ?? "",
-                    status: row["status"].string ?? "", created_at: iso(row["created_at"].int ?? 0),
-                    updated_at: iso(row["updated_at"].int ?? 0))
+                    status: row["status"].string ?? "", createdAt: iso(row["created_at"].int ?? 0),
+                    updatedAt: iso(row["updated_at"].int ?? 0))
     }
 
     static func missing(_ id: String) -> PluginError {

@@ -10,11 +10,11 @@ struct UsersPlugin: Plugin {
     static let description = "Sample application: users on the storage service (SQL, soft delete, audit log)"
     static let dependsOn = ["storage"]
 
-    func register(with kernel: PluginContext) throws {
+    func register(with kernel: PluginContext) async throws {
         let store = UserStore(storage: try kernel.storage())
         // Tables first: endpoints become live when register returns.
         do {
-            try BlockingMigration.run { try await store.migrate() }
+            try await store.migrate()
         } catch {
             throw PluginError(.unavailable, "users: migrations failed: \(error)")
         }
@@ -41,26 +41,11 @@ struct UsersPlugin: Plugin {
             return Deleted(id: try request.id(from: context), deleted: true)
         }
 
-        kernel.route("POST", "/users", to: "users.create")
-        kernel.route("GET", "/users", to: "users.search")
-        kernel.route("GET", "/users/:id", to: "users.get")
-        kernel.route("PATCH", "/users/:id", to: "users.update")
-        kernel.route("DELETE", "/users/:id", to: "users.delete")
-    }
-}
-
-/// Runs the migrations from init (control thread, which may block).
-enum BlockingMigration {
-    static func run(_ body: @escaping @Sendable () async throws -> Void) throws {
-        final class Outcome: @unchecked Sendable { var error: (any Error)? }
-        let outcome = Outcome()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do { try await body() } catch { outcome.error = error }
-            done.signal()
-        }
-        done.wait()
-        if let error = outcome.error { throw error }
+        kernel.route(.post, "/users", to: "users.create")
+        kernel.route(.get, "/users", to: "users.search")
+        kernel.route(.get, "/users/:id", to: "users.get")
+        kernel.route(.patch, "/users/:id", to: "users.update")
+        kernel.route(.delete, "/users/:id", to: "users.delete")
     }
 }
 

@@ -53,8 +53,12 @@ public struct JSONScanner {
     public static func isIdentifier(_ bytes: UnsafeRawBufferPointer, in range: Range<Int>) -> Bool {
         guard let first = range.first.map({ bytes[$0] }) else { return false }
         if first == quote { return string(bytes, in: range) != nil }
-        let digits = range.drop { bytes[$0] == UInt8(ascii: "-") }
-        return !digits.isEmpty && digits.count <= 19 && digits.allSatisfy { bytes[$0] >= 0x30 && bytes[$0] <= 0x39 }
+        // An integer: one optional minus, then digits without a leading zero
+        // (answers echo the id's bytes, so they must be valid JSON).
+        let digits = first == UInt8(ascii: "-") ? range.dropFirst() : range[...]
+        guard let lead = digits.first, digits.count <= 19,
+              digits.allSatisfy({ bytes[$0] >= 0x30 && bytes[$0] <= 0x39 }) else { return false }
+        return bytes[lead] != 0x30 || digits.count == 1
     }
 
     // MARK: Scanning
@@ -112,19 +116,23 @@ public struct JSONScanner {
         }
     }
 
-    /// Skips an object or array: counts brackets, stepping over strings.
+    /// Skips an object or array: matches brackets (without recursion, so
+    /// deep nesting costs one byte per level), stepping over strings.
     private mutating func skipNested() throws(Malformed) {
-        var depth = 0
+        var open: [UInt8] = []
         while let byte = peek() {
             switch byte {
             case Self.quote:
                 try skipString()
                 continue
             case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
+                open.append(byte)
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                depth -= 1
-                if depth == 0 {
+                let expected = byte == UInt8(ascii: "}") ? UInt8(ascii: "{") : UInt8(ascii: "[")
+                guard open.popLast() == expected else {
+                    throw Malformed(description: "mismatched '\(Character(Unicode.Scalar(byte)))' at byte \(index)")
+                }
+                if open.isEmpty {
                     index += 1
                     return
                 }

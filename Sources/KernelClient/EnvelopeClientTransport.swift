@@ -43,20 +43,27 @@ final class EnvelopeClientTransport: ClientTransport {
     static func connectWebSocket(host: String, port: Int, group: any EventLoopGroup) async throws -> EnvelopeClientTransport {
         let session = EnvelopeSession()
         let upgraded = group.next().makePromise(of: Void.self)
-        let channel = try await connect(host: host, port: port, group: group) { channel in
-            let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 26, automaticErrorHandling: true) { channel, _ in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    // Past the upgrade the watcher would see frames, not HTTP.
-                    _ = try? sync.removeHandler(sync.handler(type: UpgradeWatcher.self))
-                    try sync.addHandler(WebSocketMessageHandler())
-                    try sync.addHandler(EnvelopeClientHandler(session: session))
-                    upgraded.succeed(())
+        let channel: Channel
+        do {
+            channel = try await connect(host: host, port: port, group: group) { channel in
+                let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 26, automaticErrorHandling: true) { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        // Past the upgrade the watcher would see frames, not HTTP.
+                        _ = try? sync.removeHandler(sync.handler(type: UpgradeWatcher.self))
+                        try sync.addHandler(WebSocketMessageHandler())
+                        try sync.addHandler(EnvelopeClientHandler(session: session))
+                        upgraded.succeed(())
+                    }
                 }
+                let sync = channel.pipeline.syncOperations
+                try sync.addHTTPClientHandlers(withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+                try sync.addHandler(UpgradeWatcher(upgraded: upgraded))
             }
-            let sync = channel.pipeline.syncOperations
-            try sync.addHTTPClientHandlers(withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
-            try sync.addHandler(UpgradeWatcher(upgraded: upgraded))
+        } catch {
+            // Nobody will complete it now; a promise left pending is a leak NIO reports.
+            upgraded.fail(error)
+            throw error
         }
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: "\(host):\(port)")

@@ -41,7 +41,10 @@ final class HTTPClientTransport: ClientTransport {
         let request = HTTPCallHandler.Request(
             head: HTTPRequestHead(version: .http1_1, method: .POST, uri: "/api/\(endpoint)", headers: headers),
             body: ByteBuffer(bytes: payload), answer: channel.eventLoop.makePromise())
-        channel.writeAndFlush(request, promise: nil)
+        // A write on a closed connection fails here, and fails the answer with it.
+        channel.writeAndFlush(request).whenFailure { error in
+            request.answer.fail(KernelClientError.closed("the connection is closed: \(error)"))
+        }
         let (head, body) = try await request.answer.futureResult.get()
         let bytes = Array(body.readableBytesView)
         var responseMeta: [String: String] = [:]

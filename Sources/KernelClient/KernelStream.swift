@@ -3,7 +3,8 @@ import Synchronization
 /// A streaming call in progress: an `AsyncSequence` of the server's items,
 /// in order. The sequence ends after the server's `end`; it throws
 /// `KernelClientError.call` when the stream fails (`cancelled` after
-/// `cancel()`), and `.closed` when the connection goes.
+/// `cancel()`), and `.closed` when the connection goes. Cancelling the task
+/// that iterates it cancels the stream on the server too.
 ///
 /// Threading: iterate from one task; `send`, `end`, `cancel` and `result`
 /// may be used from any task.
@@ -24,6 +25,10 @@ public final class KernelStream: AsyncSequence, Sendable {
     init(control: @escaping @Sendable (StreamControl) async throws -> Void) {
         (items, continuation) = AsyncThrowingStream<JSONBody, Error>.makeStream()
         self.control = control
+        // The reader went away before the end: the server should stop too.
+        continuation.onTermination = { reason in
+            if case .cancelled = reason { Task { try? await control(.cancel) } }
+        }
     }
 
     public func makeAsyncIterator() -> AsyncThrowingStream<JSONBody, Error>.AsyncIterator { items.makeAsyncIterator() }

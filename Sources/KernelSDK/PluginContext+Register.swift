@@ -1,51 +1,69 @@
-import Foundation
+import CKernelABI
 
-/// Registering endpoints, routes, middleware, jobs and event handlers with
-/// Swift closures. Each closure is retained by the kernel until the plugin is
-/// unloaded, then released.
+/// Registering endpoints, routes, middleware, jobs, event handlers and
+/// transports with Swift closures. Call these from `register` (or `start`);
+/// the kernel keeps each closure until the plugin is unloaded.
 extension PluginContext {
-    /// A unary endpoint whose handler completes before returning (the fast path).
+    /// A unary endpoint whose handler answers before returning: the fast
+    /// path, completed inline on the caller's thread. It must not block.
+    ///
+    /// ```swift
+    /// kernel.endpoint("greet") { (request: GreetRequest, _) in
+    ///     guard !request.name.isEmpty else { throw PluginError.validation(field: "name", "must not be empty") }
+    ///     return ["message": "hello, \(request.name)"]
+    /// }
+    /// ```
     public func endpoint<Request: Decodable & SendableMetatype, Response: Encodable & SendableMetatype>(
         _ name: String, description: String = "",
         _ handler: @escaping @Sendable (Request, RequestContext) throws -> Response
     ) {
-        register(name, description) { context in
+        registerUnary(name, description) { request in
             do {
-                context.respond(json: try handler(try context.decode(Request.self), context))
+                request.respond(json: try handler(try request.decode(Request.self), request))
             } catch {
-                context.fail(error)
+                request.fail(error)
             }
         }
     }
 
-    /// A unary endpoint with an async handler, run as a task.
+    /// A unary endpoint with an `async` handler, run as a task. The task is
+    /// cancelled when the caller goes away.
+    ///
+    /// ```swift
+    /// kernel.endpoint("users.get") { (request: UserID, _) async throws in
+    ///     try await store.user(request.id)
+    /// }
+    /// ```
     public func endpoint<Request: Decodable & SendableMetatype, Response: Encodable & SendableMetatype>(
         _ name: String, description: String = "",
         _ handler: @escaping @Sendable (Request, RequestContext) async throws -> Response
     ) {
-        register(name, description) { context in
-            Task {
-                do {
-                    context.respond(json: try await handler(try context.decode(Request.self), context))
-                } catch {
-                    context.fail(error)
-                }
-            }
+        let endpoint = TaskEndpoint(host: host) { request in
+            request.respond(json: try await handler(try request.decode(Request.self), request))
         }
-    }
-
-    private func register(_ name: String, _ description: String, _ body: @escaping @Sendable (RequestContext) -> Void) {
-        let box = Box(body)
         var def = kn_endpoint_def()
         def.struct_size = UInt32(MemoryLayout<kn_endpoint_def>.size)
         def.kind = UInt32(KN_ENDPOINT_UNARY)
-        def.user_data = box.retainedPointer
-        def.release = Box.releaseFunction
-        def.handler = { userData, call in
-            let box = Box.from(userData)
-            box.body(RequestContext(host: box.host!, call: call!))
-        }
-        box.host = host
+        def.user_data = Unmanaged.passRetained(endpoint).toOpaque()
+        def.release = { userData in Unmanaged<TaskEndpoint>.fromOpaque(userData!).release() }
+        def.handler = { userData, call in TaskEndpoint.from(userData).begin(call!) }
+        def.on_cancel = { userData, call in TaskEndpoint.from(userData).cancel(call!) }
+        register(&def, name, description, "endpoint")
+    }
+
+    private func registerUnary(_ name: String, _ description: String, _ body: @escaping @Sendable (RequestContext) -> Void) {
+        let box = CallBox(host: host, body)
+        var def = kn_endpoint_def()
+        def.struct_size = UInt32(MemoryLayout<kn_endpoint_def>.size)
+        def.kind = UInt32(KN_ENDPOINT_UNARY)
+        def.user_data = box.retained
+        def.release = CallBox.release
+        def.handler = CallBox.run
+        register(&def, name, description, "endpoint")
+    }
+
+    /// Registers an endpoint definition with its strings in place.
+    func register(_ def: inout kn_endpoint_def, _ name: String, _ description: String, _ what: String) {
         let status = name.withCString { name in
             description.withCString { description in
                 def.name = name
@@ -53,14 +71,19 @@ extension PluginContext {
                 return host.pointee.register_endpoint(handle, &def)
             }
         }
-        check(status, "endpoint '\(name)'")
+        check(status, "\(what) '\(name)'")
     }
 
-    /// Binds an HTTP route (`GET /users/:id`) to an endpoint.
-    public func route(_ method: String, _ path: String, to endpoint: String) {
+    /// Binds an HTTP route to an endpoint. `:name` captures one segment
+    /// (percent-decoded, read with `parameter("name")`), a final `*` the rest.
+    ///
+    /// ```swift
+    /// kernel.route(.get, "/users/:id", to: "users.get")
+    /// ```
+    public func route(_ method: HTTPMethod, _ path: String, to endpoint: String) {
         var def = kn_route_def()
         def.struct_size = UInt32(MemoryLayout<kn_route_def>.size)
-        let status = method.withCString { method in
+        let status = method.rawValue.withCString { method in
             path.withCString { path in
                 endpoint.withCString { endpoint in
                     def.method = method
@@ -75,32 +98,39 @@ extension PluginContext {
 
     /// What a middleware decides for a call.
     public enum MiddlewareDecision: Sendable {
+        /// Pass the call on to the next middleware or the handler.
         case next
+        /// Answer the call with this error; the handler never sees it.
         case reject(PluginError)
     }
 
-    /// Middleware for every call of the matching endpoints, on every protocol.
-    /// Lower `order` runs first. It runs on the caller's thread: keep it quick.
+    /// Middleware for every call of the matching endpoints, on every
+    /// protocol. Lower `order` runs first. It runs on the caller's thread:
+    /// keep it quick. Response metadata it sets survives the handler.
+    ///
+    /// ```swift
+    /// kernel.middleware("auth", order: 10, endpoints: "admin.*") { request in
+    ///     guard request.header("x-api-key") == key else { return .reject(.unauthorized("bad key")) }
+    ///     request.setMeta("auth.subject", "admin")
+    ///     return .next
+    /// }
+    /// ```
     public func middleware(
         _ name: String, order: Int32 = 0, endpoints: String = "*",
         _ body: @escaping @Sendable (RequestContext) -> MiddlewareDecision
     ) {
-        let box = Box { context in
-            switch body(context) {
-            case .next: context.host.pointee.call_next(context.call)
-            case .reject(let error): context.fail(error)
+        let box = CallBox(host: host) { request in
+            switch body(request) {
+            case .next: request.host.pointee.call_next(request.call)
+            case .reject(let error): request.fail(error)
             }
         }
-        box.host = host
         var def = kn_middleware_def()
         def.struct_size = UInt32(MemoryLayout<kn_middleware_def>.size)
         def.order = order
-        def.user_data = box.retainedPointer
-        def.release = Box.releaseFunction
-        def.fn = { userData, call in
-            let box = Box.from(userData)
-            box.body(RequestContext(host: box.host!, call: call!))
-        }
+        def.user_data = box.retained
+        def.release = CallBox.release
+        def.handler = CallBox.run
         let status = name.withCString { name in
             endpoints.withCString { endpoints in
                 def.name = name
@@ -111,31 +141,29 @@ extension PluginContext {
         check(status, "middleware '\(name)'")
     }
 
-    /// A job: a named background handler, run by `enqueueJob` or `job_run`.
+    /// A job: a named background handler, run by `enqueue` (retried up to
+    /// `maxAttempts`) or by another plugin. Its context has `job.id` and
+    /// `job.attempt` (1 on the first run) in its metadata.
+    ///
+    /// ```swift
+    /// kernel.job("send_welcome", maxAttempts: 5) { (welcome: Welcome, job) in
+    ///     try await mailer.send(to: welcome.email)
+    /// }
+    /// ```
     public func job<Payload: Decodable & SendableMetatype>(
         _ name: String, maxAttempts: UInt32 = 3,
         _ handler: @escaping @Sendable (Payload, RequestContext) async throws -> Void
     ) {
-        let box = Box { context in
-            Task {
-                do {
-                    try await handler(try context.decode(Payload.self), context)
-                    context.respond(Array("{}".utf8))
-                } catch {
-                    context.fail(error)
-                }
-            }
+        let job = TaskEndpoint(host: host) { request in
+            try await handler(try request.decode(Payload.self), request)
+            request.respond(Array("{}".utf8))
         }
-        box.host = host
         var def = kn_job_def()
         def.struct_size = UInt32(MemoryLayout<kn_job_def>.size)
         def.max_attempts = maxAttempts
-        def.user_data = box.retainedPointer
-        def.release = Box.releaseFunction
-        def.handler = { userData, call in
-            let box = Box.from(userData)
-            box.body(RequestContext(host: box.host!, call: call!))
-        }
+        def.user_data = Unmanaged.passRetained(job).toOpaque()
+        def.release = { userData in Unmanaged<TaskEndpoint>.fromOpaque(userData!).release() }
+        def.handler = { userData, call in TaskEndpoint.from(userData).begin(call!) }
         let status = name.withCString { name in
             def.name = name
             return host.pointee.register_job(handle, &def)
@@ -143,17 +171,21 @@ extension PluginContext {
         check(status, "job '\(name)'")
     }
 
-    /// An event handler for topics matching `pattern` (`orders.*`, `orders.#`).
-    /// Runs on the kernel's event thread.
+    /// An event handler for topics matching `pattern`: `*` matches one
+    /// segment, a final `#` any rest (`orders.*`, `orders.#`). Runs on the
+    /// kernel's event thread, in publish order: keep it quick.
+    ///
+    /// ```swift
+    /// kernel.on("orders.#") { event in kernel.count("orders_seen") }
+    /// ```
     public func on(_ pattern: String, _ handler: @escaping @Sendable (Event) -> Void) {
-        let box = EventBox(handler)
+        let box = Retained(handler)
         var def = kn_event_handler_def()
         def.struct_size = UInt32(MemoryLayout<kn_event_handler_def>.size)
         def.user_data = Unmanaged.passRetained(box).toOpaque()
-        def.release = { userData in Unmanaged<EventBox>.fromOpaque(userData!).release() }
-        def.fn = { userData, event in
-            let box = Unmanaged<EventBox>.fromOpaque(userData!).takeUnretainedValue()
-            box.handler(Event(event!.pointee))
+        def.release = { userData in Unmanaged<Retained<@Sendable (Event) -> Void>>.fromOpaque(userData!).release() }
+        def.handler = { userData, event in
+            Unmanaged<Retained<@Sendable (Event) -> Void>>.fromOpaque(userData!).takeUnretainedValue().value(Event(event!.pointee))
         }
         let status = pattern.withCString { pattern in
             def.pattern = pattern
@@ -162,7 +194,8 @@ extension PluginContext {
         check(status, "event handler '\(pattern)'")
     }
 
-    /// Declares a transport (shown in listings).
+    /// Declares a transport, shown by `kernelctl status`. Transports serve
+    /// with the transport kit (`KernelTransport`).
     public func transport(_ name: String, description: String = "") {
         var def = kn_transport_def()
         def.struct_size = UInt32(MemoryLayout<kn_transport_def>.size)
@@ -175,60 +208,30 @@ extension PluginContext {
         }
         check(status, "transport '\(name)'")
     }
-
-    /// A listening socket owned by the kernel (kept across reloads). The
-    /// descriptor is the plugin's to close in `stop`.
-    public func listen(host address: String, port: UInt16) throws -> (fd: Int32, port: UInt16) {
-        var fd: Int32 = -1
-        var bound: UInt16 = 0
-        let status = host.pointee.listen(handle, address, port, &fd, &bound)
-        guard status == KN_OK else {
-            throw PluginError(.init(status: status), "cannot listen on \(address):\(port)")
-        }
-        return (fd, bound)
-    }
 }
 
-/// A closure retained by the kernel as a registration's user_data.
-final class Box: @unchecked Sendable {
+/// A synchronous handler or middleware kept by the kernel as user_data.
+final class CallBox: @unchecked Sendable {
+    let host: UnsafePointer<kn_host_api>
     let body: @Sendable (RequestContext) -> Void
-    var host: UnsafePointer<kn_host_api>?
 
-    init(_ body: @escaping @Sendable (RequestContext) -> Void) { self.body = body }
-
-    var retainedPointer: UnsafeMutableRawPointer { Unmanaged.passRetained(self).toOpaque() }
-
-    static func from(_ pointer: UnsafeMutableRawPointer?) -> Box {
-        Unmanaged<Box>.fromOpaque(pointer!).takeUnretainedValue()
+    init(host: UnsafePointer<kn_host_api>, _ body: @escaping @Sendable (RequestContext) -> Void) {
+        self.host = host
+        self.body = body
     }
 
-    static let releaseFunction: kn_release_fn = { pointer in
-        Unmanaged<Box>.fromOpaque(pointer!).release()
+    var retained: UnsafeMutableRawPointer { Unmanaged.passRetained(self).toOpaque() }
+
+    static let run: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?) -> Void = { userData, call in
+        let box = Unmanaged<CallBox>.fromOpaque(userData!).takeUnretainedValue()
+        box.body(RequestContext(host: box.host, call: call!))
     }
+
+    static let release: kn_release_fn = { userData in Unmanaged<CallBox>.fromOpaque(userData!).release() }
 }
 
-final class EventBox: @unchecked Sendable {
-    let handler: @Sendable (Event) -> Void
-    init(_ handler: @escaping @Sendable (Event) -> Void) { self.handler = handler }
-}
-
-/// An event as a handler receives it (copied).
-public struct Event: Sendable {
-    public let id: UInt64
-    public let topic: String
-    public let payload: [UInt8]
-    public let publisher: String
-    public let publishedAtMilliseconds: Int64
-
-    init(_ event: kn_event) {
-        id = event.id
-        topic = event.topic.map { String(cString: $0) } ?? ""
-        payload = event.payload.ptr.map { Array(UnsafeBufferPointer(start: $0, count: event.payload.len)) } ?? []
-        publisher = event.publisher.map { String(cString: $0) } ?? ""
-        publishedAtMilliseconds = event.published_at_ms
-    }
-
-    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSON.decoder.decode(T.self, from: Data(payload))
-    }
+/// A value kept alive by the kernel as user_data.
+final class Retained<Value: Sendable>: Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -1,8 +1,17 @@
+import CKernelABI
 import Foundation
 
-/// A typed error a handler throws; every transport maps it to its protocol
-/// (HTTP: the status in brackets).
+/// A typed error: handlers throw it, and every transport maps it to its
+/// protocol (HTTP status in brackets, the `code` string on ws and tcp).
+///
+/// ```swift
+/// guard let user = try await store.user(id) else { throw PluginError.notFound("no user \(id)") }
+/// guard request.age >= 0 else { throw PluginError.validation(field: "age", "must not be negative") }
+/// ```
+///
+/// Any other error a handler throws is sent as `internal` with its text.
 public struct PluginError: Error, CustomStringConvertible, Sendable {
+    /// The kind of failure: `kn_status` of the C ABI, named as `kn_status_name` names it.
     public enum Code: String, Sendable, Codable, CaseIterable {
         case invalidArgument = "invalid_argument" // 400
         case notFound = "not_found" // 404
@@ -18,27 +27,25 @@ public struct PluginError: Error, CustomStringConvertible, Sendable {
         case `internal` // 500
         case methodNotAllowed = "method_not_allowed" // 405
 
-        public var status: kn_status {
-            switch self {
-            case .invalidArgument: KN_ERR_INVALID_ARGUMENT
-            case .notFound: KN_ERR_NOT_FOUND
-            case .validation: KN_ERR_VALIDATION
-            case .conflict: KN_ERR_CONFLICT
-            case .unauthorized: KN_ERR_UNAUTHORIZED
-            case .forbidden: KN_ERR_FORBIDDEN
-            case .rateLimited: KN_ERR_RATE_LIMITED
-            case .tooLarge: KN_ERR_TOO_LARGE
-            case .timeout: KN_ERR_TIMEOUT
-            case .unavailable: KN_ERR_UNAVAILABLE
-            case .cancelled: KN_ERR_CANCELLED
-            case .internal: KN_ERR_INTERNAL
-            case .methodNotAllowed: KN_ERR_METHOD_NOT_ALLOWED
-            }
+        /// The `kn_status` of this code.
+        package var status: kn_status { Self.statuses[self] ?? KN_ERR_INTERNAL }
+
+        /// The code of a `kn_status` (`internal` for OK or an unknown value).
+        package init(status: kn_status) {
+            self = Self(rawValue: String(cString: kn_status_name(status))) ?? .internal
         }
 
-        public init(status: kn_status) {
-            self = Self.allCases.first { $0.status == status } ?? .internal
-        }
+        /// The HTTP status a transport answers with.
+        public var httpStatus: Int { Int(kn_status_http(status)) }
+
+        /// Statuses by code, from the header's one list of names.
+        private static let statuses: [Code: kn_status] = {
+            var table: [Code: kn_status] = [:]
+            for status in kn_status(1)...kn_status(32) {
+                if let code = Code(rawValue: String(cString: kn_status_name(status))), table[code] == nil { table[code] = status }
+            }
+            return table
+        }()
     }
 
     /// One invalid field of a validation error.
@@ -52,7 +59,9 @@ public struct PluginError: Error, CustomStringConvertible, Sendable {
     }
 
     public var code: Code
+    /// One line, for people.
     public var message: String
+    /// The invalid fields of a `validation` error.
     public var fields: [FieldError]
     /// Extra details, sent as a JSON object next to `fields`.
     public var details: [String: String]
@@ -64,6 +73,27 @@ public struct PluginError: Error, CustomStringConvertible, Sendable {
         self.details = details
     }
 
+    /// Any error as a `PluginError`: itself, `cancelled` for a
+    /// `CancellationError`, otherwise `internal` with its text.
+    public init(_ error: any Error) {
+        switch error {
+        case let error as PluginError: self = error
+        case is CancellationError: self.init(.cancelled, "cancelled")
+        default: self.init(.internal, "\(error)")
+        }
+    }
+
+    /// An error received from another endpoint, with its JSON details.
+    init(_ code: Code, _ message: String, detailsJSON: [UInt8]) {
+        self.init(code, message)
+        guard !detailsJSON.isEmpty,
+              let object = (try? JSONSerialization.jsonObject(with: Data(detailsJSON))) as? [String: Any] else { return }
+        if let fields = object["fields"] as? [[String: Any]] {
+            self.fields = fields.map { FieldError(field: $0["field"] as? String ?? "", message: $0["message"] as? String ?? "") }
+        }
+        for (key, value) in object where key != "fields" { details[key] = "\(value)" }
+    }
+
     public var description: String { "\(code.rawValue): \(message)" }
 
     public static func notFound(_ message: String) -> Self { Self(.notFound, message) }
@@ -72,6 +102,7 @@ public struct PluginError: Error, CustomStringConvertible, Sendable {
     public static func forbidden(_ message: String) -> Self { Self(.forbidden, message) }
     public static func rateLimited(_ message: String) -> Self { Self(.rateLimited, message) }
     public static func invalidArgument(_ message: String) -> Self { Self(.invalidArgument, message) }
+    public static func unavailable(_ message: String) -> Self { Self(.unavailable, message) }
     public static func `internal`(_ message: String) -> Self { Self(.internal, message) }
     public static func validation(_ fields: [FieldError], message: String = "validation failed") -> Self {
         Self(.validation, message, fields: fields)
@@ -81,7 +112,7 @@ public struct PluginError: Error, CustomStringConvertible, Sendable {
     }
 
     /// The JSON object sent as the error's details.
-    var detailsJSON: [UInt8] {
+    package var detailsJSON: [UInt8] {
         guard !fields.isEmpty || !details.isEmpty else { return [] }
         struct Body: Encodable {
             let fields: [FieldError]?

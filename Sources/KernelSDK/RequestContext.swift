@@ -1,7 +1,15 @@
+import CKernelABI
 import Foundation
 
 /// The call a handler or middleware is working on: request body, metadata,
 /// and the one completion.
+///
+/// ```swift
+/// kernel.endpoint("whoami") { (_: Empty, request) in
+///     ["protocol": request.protocolName, "user": request.meta("auth.subject") ?? "anonymous",
+///      "agent": request.header("user-agent") ?? ""]
+/// }
+/// ```
 ///
 /// Valid until the call is completed; the SDK completes it when the handler
 /// returns or throws. Not to be used concurrently from several threads.
@@ -57,11 +65,7 @@ public struct RequestContext: @unchecked Sendable {
         if T.self == Empty.self { return Empty() as! T }
         var bytes = body
         if bytes.isEmpty { bytes = Array("{}".utf8) }
-        do {
-            return try JSON.decoder.decode(T.self, from: Data(bytes))
-        } catch {
-            throw PluginError(.invalidArgument, "invalid request body: \(JSONErrorText.describe(error))")
-        }
+        return try JSON.decode(T.self, from: bytes, what: "request body")
     }
 
     // MARK: Completion
@@ -92,7 +96,7 @@ public struct RequestContext: @unchecked Sendable {
     }
 
     func fail(_ error: any Error) {
-        let error = error as? PluginError ?? PluginError(.internal, "\(error)")
+        let error = PluginError(error)
         let details = error.detailsJSON
         details.withUnsafeBufferPointer { buffer in
             _ = host.pointee.call_fail(call, error.code.status, error.message,
@@ -101,40 +105,3 @@ public struct RequestContext: @unchecked Sendable {
     }
 }
 
-/// A request or response with no fields.
-public struct Empty: Codable, Sendable, Equatable {
-    public init() {}
-}
-
-/// A response sent as is, not JSON-encoded.
-public struct RawResponse: Encodable, Sendable {
-    public var bytes: [UInt8]
-    public var contentType: String
-    public init(_ bytes: [UInt8], contentType: String) {
-        self.bytes = bytes
-        self.contentType = contentType
-    }
-    public init(text: String, contentType: String = "text/plain; charset=utf-8") {
-        self.init(Array(text.utf8), contentType: contentType)
-    }
-    public func encode(to encoder: Encoder) throws {}
-}
-
-enum JSONErrorText {
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _): "missing field '\(key.stringValue)'"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
-        case DecodingError.dataCorrupted: "not valid JSON"
-        default: "\(error)"
-        }
-    }
-}
-
-/// One encoder and decoder for the plugin: both are safe to share across
-/// threads, and making one per call costs more than the encoding itself.
-enum JSON {
-    static let encoder = JSONEncoder()
-    static let decoder = JSONDecoder()
-}

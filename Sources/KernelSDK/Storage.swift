@@ -1,3 +1,4 @@
+import CKernelABI
 import Foundation
 
 /// The `storage` service (Protocols/kn_storage.h) for Swift plugins:
@@ -11,7 +12,8 @@ import Foundation
 /// let rows = try await storage.sql.query("SELECT id FROM users WHERE email = $1", [.text(email)])
 /// ```
 ///
-/// Failures are `PluginError`s: `notFound` (unknown namespace),
+/// Every wait honours Task cancellation (it throws `cancelled`; the
+/// operation may still complete in the service). Failures are `PluginError`s: `notFound` (unknown namespace),
 /// `conflict` (stale version, unique constraint), `tooLarge` (a limit of
 /// kn_storage.h), `invalidArgument` (malformed SQL, closed transaction),
 /// `unavailable` (backend down), `timeout`.
@@ -50,7 +52,7 @@ public final class Storage: Sendable {
 extension PluginContext {
     /// The storage service. The plugin lists "storage" in `dependsOn`, so it
     /// is loaded after storage and stopped before it.
-    public func storage() throws -> Storage {
+    public func storage() throws(PluginError) -> Storage {
         var table: UnsafeRawPointer?
         var minor: UInt32 = 0
         let status = host.pointee.lookup_service(handle, KN_STORAGE_SERVICE, UInt32(KN_STORAGE_MAJOR), 0, &table, &minor)
@@ -61,25 +63,10 @@ extension PluginContext {
     }
 }
 
-/// Bridges one C completion to a continuation: retained into user_data,
-/// taken back exactly once by the callback.
-final class StorageCompletion<T: Sendable>: @unchecked Sendable {
-    let continuation: CheckedContinuation<T, any Error>
-    init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = continuation }
-
-    var retained: UnsafeMutableRawPointer { Unmanaged.passRetained(self).toOpaque() }
-
-    static func take(_ pointer: UnsafeMutableRawPointer?) -> StorageCompletion<T> {
-        Unmanaged<StorageCompletion<T>>.fromOpaque(pointer!).takeRetainedValue()
-    }
-
-    /// Resumes with `value`, or with the error when `status` is not OK.
-    func finish(_ status: kn_status, _ message: UnsafePointer<CChar>?, _ value: @autoclosure () -> T) {
-        if status == KN_OK {
-            continuation.resume(returning: value())
-        } else {
-            continuation.resume(throwing: StorageErrors.make(status, message))
-        }
+extension OneShot {
+    /// A storage completion: `value` when `status` is OK, the error otherwise.
+    func finish(_ status: kn_status, _ message: UnsafePointer<CChar>?, _ value: @autoclosure () -> Value) {
+        resume(status == KN_OK ? .success(value()) : .failure(StorageErrors.make(status, message)))
     }
 }
 
@@ -93,22 +80,8 @@ enum StorageErrors {
     }
 }
 
-extension kn_bytes {
-    /// A copy of a borrowed slice.
-    var copiedBytes: [UInt8] {
-        guard let ptr, len > 0 else { return [] }
-        return Array(UnsafeBufferPointer(start: ptr, count: len))
-    }
-}
-
 /// Calls `body` with a kn_bytes view of `bytes` (valid for the call only).
 func withBytes<R>(_ bytes: [UInt8], _ body: (kn_bytes) throws -> R) rethrows -> R {
     try bytes.withUnsafeBufferPointer { try body(kn_bytes(ptr: $0.baseAddress, len: $0.count)) }
 }
 
-/// Milliseconds of a TTL; nil or zero means none.
-func milliseconds(_ duration: Duration?) -> UInt64 {
-    guard let duration else { return 0 }
-    let (seconds, attoseconds) = duration.components
-    return UInt64(max(0, seconds)) * 1_000 + UInt64(max(0, attoseconds) / 1_000_000_000_000_000)
-}

@@ -1,3 +1,4 @@
+import CKernelABI
 import Foundation
 
 /// Keys of one namespace. Keys are UTF-8 strings of 1...1024 bytes; values
@@ -8,66 +9,66 @@ public struct KeyValueStore: Sendable {
     public let namespace: String?
 
     /// The value of `key`, or nil when absent or expired.
-    public func get(_ key: String) async throws -> StoredValue? {
+    public func get(_ key: String) async throws(PluginError) -> StoredValue? {
         let storage = storage
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<StoredValue?, any Error>) in
+        return try await OneShot<StoredValue?>.wait { waiter throws(PluginError) in
             guard let function = storage.table.pointee.kv_get else {
-                return continuation.resume(throwing: StorageErrors.missing("kv_get"))
+                throw StorageErrors.missing("kv_get")
             }
             withBytes(Array(key.utf8)) { key in
-                function(storage.handle, namespace, key, Self.optionalEntry, StorageCompletion(continuation).retained)
+                function(storage.handle, namespace, key, Self.optionalEntry, waiter.retained)
             }
         }
     }
 
     /// The value of `key`; `PluginError.notFound` when absent.
-    public func require(_ key: String) async throws -> StoredValue {
+    public func require(_ key: String) async throws(PluginError) -> StoredValue {
         guard let value = try await get(key) else { throw PluginError.notFound("no key '\(key)'") }
         return value
     }
 
     /// Writes `value` (durable on return); `ttl` expires it.
     @discardableResult
-    public func put(_ key: String, _ value: [UInt8], ttl: Duration? = nil) async throws -> StoredValue {
+    public func put(_ key: String, _ value: [UInt8], ttl: Duration? = nil) async throws(PluginError) -> StoredValue {
         let storage = storage
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<StoredValue, any Error>) in
+        return try await OneShot<StoredValue>.wait { waiter throws(PluginError) in
             guard let function = storage.table.pointee.kv_put else {
-                return continuation.resume(throwing: StorageErrors.missing("kv_put"))
+                throw StorageErrors.missing("kv_put")
             }
             withBytes(Array(key.utf8)) { key in
                 withBytes(value) { value in
-                    function(storage.handle, namespace, key, value, milliseconds(ttl), Self.entry,
-                             StorageCompletion(continuation).retained)
+                    function(storage.handle, namespace, key, value, (ttl?.milliseconds ?? 0), Self.entry,
+                             waiter.retained)
                 }
             }
         }
     }
 
     @discardableResult
-    public func put(_ key: String, _ value: String, ttl: Duration? = nil) async throws -> StoredValue {
+    public func put(_ key: String, _ value: String, ttl: Duration? = nil) async throws(PluginError) -> StoredValue {
         try await put(key, Array(value.utf8), ttl: ttl)
     }
 
     /// Writes `value` as JSON.
     @discardableResult
-    public func put<T: Encodable>(_ key: String, json value: T, ttl: Duration? = nil) async throws -> StoredValue {
-        try await put(key, Array(try JSON.encoder.encode(value)), ttl: ttl)
+    public func put<T: Encodable>(_ key: String, json value: T, ttl: Duration? = nil) async throws(PluginError) -> StoredValue {
+        try await put(key, try JSON.encode(value, what: "value"), ttl: ttl)
     }
 
     /// Writes `value` only if the key is at `expectedVersion` (0: only if
     /// absent); `PluginError.conflict` otherwise.
     @discardableResult
     public func compareAndSet(_ key: String, expectedVersion: UInt64, _ value: [UInt8],
-                              ttl: Duration? = nil) async throws -> StoredValue {
+                              ttl: Duration? = nil) async throws(PluginError) -> StoredValue {
         let storage = storage
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<StoredValue, any Error>) in
+        return try await OneShot<StoredValue>.wait { waiter throws(PluginError) in
             guard let function = storage.table.pointee.kv_compare_and_set else {
-                return continuation.resume(throwing: StorageErrors.missing("kv_compare_and_set"))
+                throw StorageErrors.missing("kv_compare_and_set")
             }
             withBytes(Array(key.utf8)) { key in
                 withBytes(value) { value in
-                    function(storage.handle, namespace, key, expectedVersion, value, milliseconds(ttl), Self.entry,
-                             StorageCompletion(continuation).retained)
+                    function(storage.handle, namespace, key, expectedVersion, value, (ttl?.milliseconds ?? 0), Self.entry,
+                             waiter.retained)
                 }
             }
         }
@@ -75,27 +76,27 @@ public struct KeyValueStore: Sendable {
 
     @discardableResult
     public func compareAndSet(_ key: String, expectedVersion: UInt64, _ value: String,
-                              ttl: Duration? = nil) async throws -> StoredValue {
+                              ttl: Duration? = nil) async throws(PluginError) -> StoredValue {
         try await compareAndSet(key, expectedVersion: expectedVersion, Array(value.utf8), ttl: ttl)
     }
 
     /// compareAndSet with the value as JSON.
     @discardableResult
     public func compareAndSet<T: Encodable>(_ key: String, expectedVersion: UInt64, json value: T,
-                                            ttl: Duration? = nil) async throws -> StoredValue {
-        try await compareAndSet(key, expectedVersion: expectedVersion, Array(try JSON.encoder.encode(value)), ttl: ttl)
+                                            ttl: Duration? = nil) async throws(PluginError) -> StoredValue {
+        try await compareAndSet(key, expectedVersion: expectedVersion, try JSON.encode(value, what: "value"), ttl: ttl)
     }
 
     /// Deletes `key`; false when it was absent.
     @discardableResult
-    public func delete(_ key: String) async throws -> Bool {
+    public func delete(_ key: String) async throws(PluginError) -> Bool {
         let storage = storage
-        let deleted = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<StoredValue?, any Error>) in
+        let deleted = try await OneShot<StoredValue?>.wait { waiter throws(PluginError) in
             guard let function = storage.table.pointee.kv_delete else {
-                return continuation.resume(throwing: StorageErrors.missing("kv_delete"))
+                throw StorageErrors.missing("kv_delete")
             }
             withBytes(Array(key.utf8)) { key in
-                function(storage.handle, namespace, key, Self.optionalEntry, StorageCompletion(continuation).retained)
+                function(storage.handle, namespace, key, Self.optionalEntry, waiter.retained)
             }
         }
         return deleted != nil
@@ -103,28 +104,28 @@ public struct KeyValueStore: Sendable {
 
     /// Keys starting with `prefix`, in byte order, a page at a time: pass
     /// the page's `nextCursor` to get the next one.
-    public func scan(prefix: String = "", cursor: String? = nil, limit: Int = 100) async throws -> ScanPage {
+    public func scan(prefix: String = "", cursor: String? = nil, limit: Int = 100) async throws(PluginError) -> ScanPage {
         let storage = storage
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ScanPage, any Error>) in
+        return try await OneShot<ScanPage>.wait { waiter throws(PluginError) in
             guard let function = storage.table.pointee.kv_scan else {
-                return continuation.resume(throwing: StorageErrors.missing("kv_scan"))
+                throw StorageErrors.missing("kv_scan")
             }
             withBytes(Array(prefix.utf8)) { prefix in
                 withBytes(Array((cursor ?? "").utf8)) { cursor in
                     function(storage.handle, namespace, prefix, cursor, UInt32(clamping: max(0, limit)), { userData, status, message, page in
-                        StorageCompletion<ScanPage>.take(userData).finish(status, message, ScanPage(page!.pointee))
-                    }, StorageCompletion(continuation).retained)
+                        OneShot<ScanPage>.take(userData).finish(status, message, ScanPage(page!.pointee))
+                    }, waiter.retained)
                 }
             }
         }
     }
 
     private static let entry: kn_storage_entry_fn = { userData, status, message, entry in
-        StorageCompletion<StoredValue>.take(userData).finish(status, message, StoredValue(entry!.pointee))
+        OneShot<StoredValue>.take(userData).finish(status, message, StoredValue(entry!.pointee))
     }
 
     private static let optionalEntry: kn_storage_entry_fn = { userData, status, message, entry in
-        StorageCompletion<StoredValue?>.take(userData).finish(status, message, entry.map { StoredValue($0.pointee) })
+        OneShot<StoredValue?>.take(userData).finish(status, message, entry.map { StoredValue($0.pointee) })
     }
 }
 
@@ -147,8 +148,8 @@ public struct StoredValue: Sendable, Equatable {
     /// The value as UTF-8 text.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
-    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSON.decoder.decode(T.self, from: Data(bytes))
+    public func decode<T: Decodable>(_ type: T.Type) throws(PluginError) -> T {
+        try JSON.decode(T.self, from: bytes, what: "stored value", code: .internal)
     }
 }
 

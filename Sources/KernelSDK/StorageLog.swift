@@ -1,3 +1,4 @@
+import CKernelABI
 import Foundation
 
 /// An append-only stream of records (up to 1 MiB each) with offsets 0, 1, 2...
@@ -8,65 +9,65 @@ public struct LogStream: Sendable {
 
     /// Appends one record (durable on return) and returns its offset.
     @discardableResult
-    public func append(_ payload: [UInt8]) async throws -> UInt64 {
+    public func append(_ payload: [UInt8]) async throws(PluginError) -> UInt64 {
         let storage = storage
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt64, any Error>) in
+        return try await OneShot<UInt64>.wait { waiter throws(PluginError) in
             guard let function = storage.table.pointee.log_append else {
-                return continuation.resume(throwing: StorageErrors.missing("log_append"))
+                throw StorageErrors.missing("log_append")
             }
             withBytes(payload) { payload in
                 function(storage.handle, namespace, name, payload, { userData, status, message, offset, _ in
-                    StorageCompletion<UInt64>.take(userData).finish(status, message, offset)
-                }, StorageCompletion(continuation).retained)
+                    OneShot<UInt64>.take(userData).finish(status, message, offset)
+                }, waiter.retained)
             }
         }
     }
 
     @discardableResult
-    public func append(_ text: String) async throws -> UInt64 { try await append(Array(text.utf8)) }
+    public func append(_ text: String) async throws(PluginError) -> UInt64 { try await append(Array(text.utf8)) }
 
     @discardableResult
-    public func append<T: Encodable>(json value: T) async throws -> UInt64 {
-        try await append(Array(try JSON.encoder.encode(value)))
+    public func append<T: Encodable>(json value: T) async throws(PluginError) -> UInt64 {
+        try await append(try JSON.encode(value, what: "value"))
     }
 
     /// Up to `limit` (1...1000) records from `offset` on. When `offset` is
     /// older than retention the batch says `gap` and starts at `firstOffset`.
-    public func read(from offset: UInt64, limit: Int = 100) async throws -> LogBatch {
+    public func read(from offset: UInt64, limit: Int = 100) async throws(PluginError) -> LogBatch {
         let storage = storage
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<LogBatch, any Error>) in
+        return try await OneShot<LogBatch>.wait { waiter throws(PluginError) in
             guard let function = storage.table.pointee.log_read else {
-                return continuation.resume(throwing: StorageErrors.missing("log_read"))
+                throw StorageErrors.missing("log_read")
             }
             function(storage.handle, namespace, name, offset, UInt32(clamping: max(0, limit)), { userData, status, message, batch in
-                StorageCompletion<LogBatch>.take(userData).finish(status, message, LogBatch(batch!.pointee))
-            }, StorageCompletion(continuation).retained)
+                OneShot<LogBatch>.take(userData).finish(status, message, LogBatch(batch!.pointee))
+            }, waiter.retained)
         }
     }
 
     /// Removes all but the newest `count` records.
     @discardableResult
-    public func trim(keepingLast count: UInt64) async throws -> TrimResult {
+    public func trim(keepingLast count: UInt64) async throws(PluginError) -> TrimResult {
         try await trim(keepLast: count, beforeMilliseconds: 0)
     }
 
     /// Removes the records appended more than `age` ago.
     @discardableResult
-    public func trim(olderThan age: Duration) async throws -> TrimResult {
-        let cutoff = Date().addingTimeInterval(-Double(milliseconds(age)) / 1_000)
+    public func trim(olderThan age: Duration) async throws(PluginError) -> TrimResult {
+        let cutoff = Date().addingTimeInterval(-Double(age.milliseconds) / 1_000)
         // UInt64.max is KN_STORAGE_KEEP_ALL: no count bound.
         return try await trim(keepLast: UInt64.max, beforeMilliseconds: Int64(cutoff.timeIntervalSince1970 * 1_000))
     }
 
-    private func trim(keepLast: UInt64, beforeMilliseconds: Int64) async throws -> TrimResult {
+    private func trim(keepLast: UInt64, beforeMilliseconds: Int64) async throws(PluginError) -> TrimResult {
         let storage = storage
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<TrimResult, any Error>) in
+        return try await OneShot<TrimResult>.wait { waiter throws(PluginError) in
             guard let function = storage.table.pointee.log_trim else {
-                return continuation.resume(throwing: StorageErrors.missing("log_trim"))
+                throw StorageErrors.missing("log_trim")
             }
             function(storage.handle, namespace, name, keepLast, beforeMilliseconds, { userData, status, message, first, removed in
-                StorageCompletion<TrimResult>.take(userData).finish(status, message, TrimResult(firstOffset: first, removed: removed))
-            }, StorageCompletion(continuation).retained)
+                OneShot<TrimResult>.take(userData).finish(status, message, TrimResult(firstOffset: first, removed: removed))
+            }, waiter.retained)
         }
     }
 }
@@ -76,7 +77,9 @@ public struct LogRecord: Sendable, Equatable {
     public let appendedAt: Date
     public let payload: [UInt8]
     public var string: String { String(decoding: payload, as: UTF8.self) }
-    public func decode<T: Decodable>(_ type: T.Type) throws -> T { try JSON.decoder.decode(T.self, from: Data(payload)) }
+    public func decode<T: Decodable>(_ type: T.Type) throws(PluginError) -> T {
+        try JSON.decode(T.self, from: payload, what: "log record", code: .internal)
+    }
 }
 
 public struct LogBatch: Sendable {

@@ -1,3 +1,4 @@
+import CKernelABI
 import Foundation
 
 /// The plugin's own SQL database, in the backend's dialect (`Storage.backend`).
@@ -6,19 +7,28 @@ public struct SQLDatabase: Sendable {
     let storage: Storage
 
     /// Runs one statement outside any transaction and returns its rows.
-    public func query(_ sql: String, _ parameters: [SQLValue] = []) async throws -> SQLRows {
+    public func query(_ sql: String, _ parameters: [SQLValue] = []) async throws(PluginError) -> SQLRows {
         try await SQLCall.run(storage, transaction: 0, sql, parameters)
     }
 
     /// Runs one statement and returns the number of rows it changed.
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [SQLValue] = []) async throws -> UInt64 {
+    public func execute(_ sql: String, _ parameters: [SQLValue] = []) async throws(PluginError) -> UInt64 {
         try await query(sql, parameters).rowsAffected
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back
     /// when it throws (then the error is rethrown). A plugin that dies
     /// mid-way leaves nothing behind: the service rolls back idle transactions.
+    ///
+    /// ```swift
+    /// try await storage.sql.transaction { tx in
+    ///     try await tx.execute("UPDATE accounts SET balance = balance - $1 WHERE id = $2", [.integer(amount), .text(from)])
+    ///     try await tx.execute("UPDATE accounts SET balance = balance + $1 WHERE id = $2", [.integer(amount), .text(to)])
+    /// }
+    /// ```
+    /// Failures of the storage service are `PluginError`s; an error the body
+    /// throws is rethrown as it is.
     public func transaction<T: Sendable>(_ body: (SQLTransaction) async throws -> T) async throws -> T {
         let transaction = SQLTransaction(storage: storage, handle: try await SQLCall.begin(storage))
         let result: T
@@ -33,7 +43,14 @@ public struct SQLDatabase: Sendable {
     }
 
     /// Applies the migrations not applied yet, in version order, each once.
-    public func migrate(_ migrations: [(version: Int64, sql: String)]) async throws {
+    ///
+    /// ```swift
+    /// try await storage.sql.migrate([
+    ///     Migration(1, "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT NOT NULL)"),
+    ///     Migration(2, "CREATE INDEX users_email ON users (email)"),
+    /// ])
+    /// ```
+    public func migrate(_ migrations: [Migration]) async throws(PluginError) {
         let storage = storage
         guard let function = storage.table.pointee.sql_migrate else { throw StorageErrors.missing("sql_migrate") }
         let texts = migrations.map { strdup($0.sql) }
@@ -42,13 +59,30 @@ public struct SQLDatabase: Sendable {
             kn_storage_migration(struct_size: UInt32(MemoryLayout<kn_storage_migration>.size), version: migration.version,
                                  sql: UnsafePointer(text))
         }
-        let _: Bool = try await withCheckedThrowingContinuation { continuation in
+        let _: Bool = try await OneShot<Bool>.wait { waiter throws(PluginError) in
             list.withUnsafeBufferPointer { buffer in
                 function(storage.handle, buffer.baseAddress, buffer.count, { userData, status, message in
-                    StorageCompletion<Bool>.take(userData).finish(status, message, true)
-                }, StorageCompletion(continuation).retained)
+                    OneShot<Bool>.take(userData).finish(status, message, true)
+                }, waiter.retained)
             }
         }
+    }
+}
+
+/// One schema change, applied once, in version order, by `SQLDatabase.migrate`.
+///
+/// ```swift
+/// Migration(1, "CREATE TABLE users (id TEXT PRIMARY KEY)")
+/// ```
+public struct Migration: Sendable, Equatable {
+    /// Applied in increasing order; a version applied before is skipped.
+    public var version: Int64
+    /// The statement(s), in the backend's dialect.
+    public var sql: String
+
+    public init(_ version: Int64, _ sql: String) {
+        self.version = version
+        self.sql = sql
     }
 }
 
@@ -58,48 +92,48 @@ public struct SQLTransaction: Sendable {
     let storage: Storage
     let handle: UInt64
 
-    public func query(_ sql: String, _ parameters: [SQLValue] = []) async throws -> SQLRows {
+    public func query(_ sql: String, _ parameters: [SQLValue] = []) async throws(PluginError) -> SQLRows {
         try await SQLCall.run(storage, transaction: handle, sql, parameters)
     }
 
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [SQLValue] = []) async throws -> UInt64 {
+    public func execute(_ sql: String, _ parameters: [SQLValue] = []) async throws(PluginError) -> UInt64 {
         try await query(sql, parameters).rowsAffected
     }
 }
 
 /// The C calls behind SQLDatabase and SQLTransaction.
 enum SQLCall {
-    static func run(_ storage: Storage, transaction: UInt64, _ sql: String, _ parameters: [SQLValue]) async throws -> SQLRows {
+    static func run(_ storage: Storage, transaction: UInt64, _ sql: String, _ parameters: [SQLValue]) async throws(PluginError) -> SQLRows {
         guard let function = storage.table.pointee.sql_run else { throw StorageErrors.missing("sql_run") }
         // Parameter bytes stay alive until the call returns (the service copies them).
         let buffers = parameters.map(\.storageBytes)
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SQLRows, any Error>) in
+        return try await OneShot<SQLRows>.wait { waiter throws(PluginError) in
             withStorageValues(parameters, buffers) { values in
                 function(storage.handle, transaction, sql, values.baseAddress, values.count, { userData, status, message, rows in
-                    StorageCompletion<SQLRows>.take(userData).finish(status, message, SQLRows(rows!.pointee))
-                }, StorageCompletion(continuation).retained)
+                    OneShot<SQLRows>.take(userData).finish(status, message, SQLRows(rows!.pointee))
+                }, waiter.retained)
             }
         }
     }
 
-    static func begin(_ storage: Storage) async throws -> UInt64 {
+    static func begin(_ storage: Storage) async throws(PluginError) -> UInt64 {
         guard let function = storage.table.pointee.sql_begin else { throw StorageErrors.missing("sql_begin") }
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt64, any Error>) in
+        return try await OneShot<UInt64>.wait { waiter throws(PluginError) in
             function(storage.handle, { userData, status, message, handle in
-                StorageCompletion<UInt64>.take(userData).finish(status, message, handle)
-            }, StorageCompletion(continuation).retained)
+                OneShot<UInt64>.take(userData).finish(status, message, handle)
+            }, waiter.retained)
         }
     }
 
-    static func finish(_ storage: Storage, _ handle: UInt64, commit: Bool) async throws {
+    static func finish(_ storage: Storage, _ handle: UInt64, commit: Bool) async throws(PluginError) {
         guard let function = commit ? storage.table.pointee.sql_commit : storage.table.pointee.sql_rollback else {
             throw StorageErrors.missing("sql_commit")
         }
-        let _: Bool = try await withCheckedThrowingContinuation { continuation in
+        let _: Bool = try await OneShot<Bool>.wait { waiter throws(PluginError) in
             function(storage.handle, handle, { userData, status, message in
-                StorageCompletion<Bool>.take(userData).finish(status, message, true)
-            }, StorageCompletion(continuation).retained)
+                OneShot<Bool>.take(userData).finish(status, message, true)
+            }, waiter.retained)
         }
     }
 

@@ -51,7 +51,7 @@ final class CrossProtocolTests: IntegrationTestCase {
             let rejected = try client.call("hello", meta: ["X-Deny": "yes"])
             XCTAssertEqual(rejected.envelopeErrorCode, "unauthorized", "\(name): \(rejected)")
             // Streams pass through the same chain.
-            let stream = try client.stream("hello.ticker", ["count": 3, "interval_ms": 0], id: 2)
+            let stream = try client.stream("hello.ticker", ["count": 3, "intervalMs": 0], id: 2)
             XCTAssertEqual(stream.last["type"] as? String, "end", "\(name): \(stream.last)")
             try client.send(["id": 3, "type": "stream", "endpoint": "hello.ticker", "payload": ["count": 3], "meta": ["x-deny": "1"]])
             let rejectedStream = try client.readMessage()

@@ -27,9 +27,9 @@ final class HTTPConnection {
     private(set) var peerClosed = false
     let port: Int
 
-    init(port: Int, host: String = "127.0.0.1", timeout: TimeInterval = 15) throws {
+    init(port: Int, host: String = "127.0.0.1", timeout: TimeInterval = 15, receiveBuffer: Int? = nil) throws {
         self.port = port
-        socket = try BlockingSocket.tcp(host: host, port: port, timeout: timeout)
+        socket = try BlockingSocket.tcp(host: host, port: port, timeout: timeout, receiveBuffer: receiveBuffer)
     }
 
     func send(_ bytes: [UInt8]) throws { try socket.sendAll(bytes) }
@@ -61,6 +61,29 @@ final class HTTPConnection {
     /// POST /api/<endpoint> with a JSON body.
     func call(_ endpoint: String, _ json: String = "{}", headers: [(String, String)] = []) throws -> HTTPResponse {
         try request("POST", "/api/\(endpoint)", headers: [("Content-Type", "application/json")] + headers, body: Array(json.utf8))
+    }
+
+    /// Reads a streamed response's head; its body comes with `readChunk`.
+    func readStreamHead() throws -> HTTPResponse {
+        try readOneResponse(forHEAD: true)
+    }
+
+    /// The next chunk of a chunked body; nil after the last one.
+    func readChunk() throws -> [UInt8]? {
+        let lineEnd = try readUntil(Array("\r\n".utf8))
+        let sizeLine = String(decoding: buffer[..<lineEnd], as: UTF8.self)
+        buffer.removeSubrange(..<(lineEnd + 2))
+        guard let size = Int(sizeLine.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? "", radix: 16) else {
+            throw SetupError("bad chunk size line: \(sizeLine)")
+        }
+        if size == 0 {
+            let end = try readUntil(Array("\r\n".utf8))
+            buffer.removeSubrange(..<(end + 2))
+            return nil
+        }
+        try fill(size + 2)
+        defer { buffer.removeSubrange(..<(size + 2)) }
+        return Array(buffer[..<size])
     }
 
     /// Reads the next response (skipping 1xx interim responses).

@@ -18,7 +18,7 @@ final class KernelctlViaTests: IntegrationTestCase {
             XCTAssertTrue(denied.stderr.hasPrefix("kernelctl: unauthorized"), "\(via): \(denied.stderr)")
         }
         for via in ["ws", "tcp"] {
-            let ticks = try kernelctl(kernel, ["call", "hello.ticker", #"{"count":4,"interval_ms":10}"#, "--via", via])
+            let ticks = try kernelctl(kernel, ["call", "hello.ticker", #"{"count":4,"intervalMs":10}"#, "--via", via])
             XCTAssertEqual(ticks.status, 0, "\(via): \(ticks.stderr)")
             let lines = ticks.stdout.split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]

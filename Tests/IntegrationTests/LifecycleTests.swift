@@ -46,8 +46,8 @@ final class LifecycleTests: IntegrationTestCase {
         let ran = waitUntil(timeout: 15, interval: 0.1) {
             guard let stats = try? HTTP.call(port: kernel.httpPort, "hello.stats") else { return false }
             last = stats
-            let jobs = stats.json?["jobs_run"] as? Int ?? 0
-            let events = stats.json?["events_received"] as? Int ?? 0
+            let jobs = stats.json?["jobsRun"] as? Int ?? 0
+            let events = stats.json?["eventsReceived"] as? Int ?? 0
             return jobs >= 1 && events >= 1
         }
         XCTAssertTrue(ran, "the job or the event did not run: \(last?.summary ?? "no stats")")

@@ -41,7 +41,51 @@ enum Products {
         guard FileManager.default.fileExists(atPath: path) else {
             throw SetupError("build product '\(name)' not found in \(directory); run `swift build` first")
         }
+        // A product older than one of its sources was not built from this
+        // tree as it is (another checkout, or an edit since): testing it would
+        // test something else.
+        if let built = modificationTime(path), let (newest, source) = newestSource(of: name), built < newest {
+            throw SetupError("build product '\(name)' is older than \(source): it was not built from this tree as it is; run `swift build` first")
+        }
         return path
+    }
+
+    /// The folders each product is built from (besides packages).
+    private static func sourceFolders(of product: String) -> [String] {
+        let sdk = ["Sources/KernelSDK", "Protocols"]
+        let transport = sdk + ["Sources/KernelTransport"]
+        let envelope = transport + ["Sources/EnvelopeTransport", "Sources/EnvelopeJSON"]
+        switch product {
+        case "kernel": return ["Sources/KernelCore", "Sources/kernel", "Protocols"]
+        case "kernelctl": return ["Sources/kernelctl", "Sources/KernelClient", "Sources/EnvelopeJSON"]
+        case "libhttp.so": return transport + ["Plugins/http"]
+        case "libws.so": return envelope + ["Plugins/ws"]
+        case "libtcp.so": return envelope + ["Plugins/tcp"]
+        case "libstorage.so": return sdk + ["Plugins/storage"]
+        case "libhello.so": return sdk + ["Samples/hello-swift"]
+        case "libusers.so": return sdk + ["Samples/users"]
+        case "libstorageprobe.so": return sdk + ["Tests/StorageProbe"]
+        default: return []
+        }
+    }
+
+    /// The newest source file of a product and its modification time.
+    private static func newestSource(of product: String) -> (Double, String)? {
+        var newest: (Double, String)?
+        for folder in sourceFolders(of: product) {
+            let root = repositoryRoot + "/" + folder
+            let files = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String } ?? []
+            for file in files where [".swift", ".c", ".h", ".modulemap"].contains(where: file.hasSuffix) {
+                if let time = modificationTime(root + "/" + file), time > (newest?.0 ?? 0) { newest = (time, root + "/" + file) }
+            }
+        }
+        return newest
+    }
+
+    private static func modificationTime(_ path: String) -> Double? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
     }
 }
 

@@ -17,12 +17,16 @@ struct SocketError: Error, CustomStringConvertible {
 final class BlockingSocket {
     private(set) var fd: Int32
 
-    /// Connects to TCP `host`:`port` (IPv4).
-    static func tcp(host: String = "127.0.0.1", port: Int, timeout: TimeInterval) throws -> BlockingSocket {
+    /// Connects to TCP `host`:`port` (IPv4); `receiveBuffer` fixes SO_RCVBUF
+    /// (no autotuning) before connecting.
+    static func tcp(host: String = "127.0.0.1", port: Int, timeout: TimeInterval, receiveBuffer: Int? = nil) throws -> BlockingSocket {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SocketError("socket") }
         let sock = BlockingSocket(fd: fd)
         try sock.setTimeout(timeout)
+        if var size = receiveBuffer.map(Int32.init) {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()

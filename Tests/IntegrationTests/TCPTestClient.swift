@@ -8,8 +8,8 @@ final class TCPTestClient {
     private let socket: BlockingSocket
     private var buffer: [UInt8] = []
 
-    init(port: Int, timeout: TimeInterval = 15) throws {
-        socket = try BlockingSocket.tcp(port: port, timeout: timeout)
+    init(port: Int, timeout: TimeInterval = 15, receiveBuffer: Int? = nil) throws {
+        socket = try BlockingSocket.tcp(port: port, timeout: timeout, receiveBuffer: receiveBuffer)
     }
 
     func sendRaw(_ bytes: [UInt8]) throws { try socket.sendAll(bytes) }

@@ -83,7 +83,7 @@ final class TCPTransportTests: IntegrationTestCase {
         let (_, _, tcpPort) = try startKernelWithAllTransports()
         let tcp = try TCPTestClient(port: tcpPort)
         defer { tcp.close() }
-        try tcp.send(["id": 1, "type": "stream", "endpoint": "hello.ticker", "payload": ["count": 3, "interval_ms": 50]])
+        try tcp.send(["id": 1, "type": "stream", "endpoint": "hello.ticker", "payload": ["count": 3, "intervalMs": 50]])
         try tcp.send(["id": 2, "endpoint": "hello"])
         tcp.shutdownWrite()
         var finals: [Int] = []

@@ -13,7 +13,7 @@ final class TransportReloadTests: IntegrationTestCase {
         for (name, port, connect) in transports {
             let client = try connect()
             defer { client.close() }
-            try client.send(["id": 1, "type": "stream", "endpoint": "hello.ticker", "payload": ["count": 5, "interval_ms": 200]])
+            try client.send(["id": 1, "type": "stream", "endpoint": "hello.ticker", "payload": ["count": 5, "intervalMs": 200]])
             XCTAssertEqual(try client.readMessage()["type"] as? String, "item", name)
 
             let reload = try kernelctl(kernel, ["reload", name])

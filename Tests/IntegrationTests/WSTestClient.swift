@@ -20,8 +20,8 @@ final class WSTestClient {
     private let socket: BlockingSocket
     private var buffer: [UInt8] = []
 
-    init(port: Int, path: String = "/", timeout: TimeInterval = 15) throws {
-        socket = try BlockingSocket.tcp(port: port, timeout: timeout)
+    init(port: Int, path: String = "/", timeout: TimeInterval = 15, receiveBuffer: Int? = nil) throws {
+        socket = try BlockingSocket.tcp(port: port, timeout: timeout, receiveBuffer: receiveBuffer)
         let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         try socket.sendAll(Array("""
             GET \(path) HTTP/1.1\r

@@ -9,7 +9,7 @@ final class WSTransportTests: IntegrationTestCase {
         let ws = try WSTestClient(port: wsPort)
         defer { ws.close() }
         // A slow stream first: the fast calls sent after it are answered before it ends.
-        try ws.send(["id": "slow", "type": "stream", "endpoint": "hello.ticker", "payload": ["count": 2, "interval_ms": 500]])
+        try ws.send(["id": "slow", "type": "stream", "endpoint": "hello.ticker", "payload": ["count": 2, "intervalMs": 500]])
         let count = 200
         for n in 0..<count { try ws.send(["id": n, "endpoint": "greet", "payload": ["name": "n\(n)"]]) }
         var answered: [Int: String] = [:]

@@ -84,7 +84,7 @@ extension OpaquePointer {
         var def = kn_middleware_def()
         def.struct_size = UInt32(MemoryLayout<kn_middleware_def>.size)
         def.order = order
-        def.fn = Handler.trampoline
+        def.handler = Handler.trampoline
         def.user_data = handler.userData
         def.release = Handler.release
         return name.withCString { name in

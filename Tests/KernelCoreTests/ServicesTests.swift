@@ -91,7 +91,7 @@ final class ServicesTests: XCTestCase {
             var def = kn_event_handler_def()
             def.struct_size = UInt32(MemoryLayout<kn_event_handler_def>.size)
             def.user_data = Unmanaged.passUnretained(received).toOpaque()
-            def.fn = { userData, event in
+            def.handler = { userData, event in
                 let received = Unmanaged<Received>.fromOpaque(userData!).takeUnretainedValue()
                 received.topics.append(String(cString: event!.pointee.topic))
                 if received.topics.count == 3 { received.done.signal() }

@@ -1,4 +1,5 @@
 import Foundation
+import CKernelABI
 import KernelSDK
 
 /// A SQL value as JSON: null, true, 12, 1.5, "text", {"blob": "<base64>"}.
@@ -96,7 +97,7 @@ enum ProbeSQL {
             ["tx": try await RawTransaction.beginAndAbandon(kernel, body.statements.map(\.sql))]
         }
         kernel.endpoint("probe.sql.migrate") { (body: MigrateBody, _) async throws in
-            try await storage.sql.migrate(body.migrations.map { ($0.version, $0.sql) })
+            try await storage.sql.migrate(body.migrations.map { Migration($0.version, $0.sql) })
             return Empty()
         }
     }

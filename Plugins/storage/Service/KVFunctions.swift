@@ -1,3 +1,4 @@
+import CKernelABI
 import KernelSDK
 import StorageEngine
 

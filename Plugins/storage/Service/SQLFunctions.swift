@@ -1,3 +1,4 @@
+import CKernelABI
 import KernelSDK
 import StorageEngine
 
@@ -57,7 +58,7 @@ enum SQLFunctions {
                                         UnsafeMutableRawPointer?) -> Void = { plugin, list, count, done, userData in
         if let next = Forwarding.successor(for: plugin) { return next.pointee.sql_migrate!(plugin, list, count, done, userData) }
         let reply = Done(callback: done, userData: userData)
-        var migrations: [Migration] = []
+        var migrations: [StorageEngine.Migration] = []
         for index in 0..<(list == nil ? 0 : count) {
             let item = list![index]
             guard let sql = item.sql else {

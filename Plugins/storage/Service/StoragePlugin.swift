@@ -1,3 +1,4 @@
+import CKernelABI
 import KernelSDK
 import StorageEngine
 import Synchronization
@@ -10,18 +11,18 @@ struct StoragePlugin: Plugin {
     static let version = "1.0.0"
     static let description = "Key-value, append-only logs and SQL on SQLite (default) or PostgreSQL"
 
-    func register(with kernel: PluginContext) throws {
+    func register(with kernel: PluginContext) async throws {
         let configuration: StorageConfiguration
         do {
             configuration = try StorageConfiguration.read({ kernel.config($0) }, dataDirectory: kernel.dataDirectory)
         } catch {
             throw PluginError(.invalidArgument, "\(error)")
         }
-        // Opening blocks the control thread on purpose: plugins that depend
-        // on storage load after it, and must find it ready.
+        // Opened before the registrations go live: plugins that depend on
+        // storage load after it, and must find it ready.
         let service: StorageService
         do {
-            let backend = try BlockingWait.run { try await configuration.openBackend() }
+            let backend = try await configuration.openBackend()
             service = StorageService(backend: backend, transactionTimeout: configuration.transactionTimeout)
         } catch {
             throw PluginError(.unavailable, "cannot open the storage backend: \(error)")
@@ -33,20 +34,20 @@ struct StoragePlugin: Plugin {
             kernel.handle, KN_STORAGE_SERVICE, UInt32(KN_STORAGE_MAJOR), UInt32(KN_STORAGE_MINOR),
             UnsafeRawPointer(ServiceTable.shared))
         guard status == KN_OK else {
-            BlockingWait.run { await service.shutdown() }
+            await service.shutdown()
             throw PluginError(.init(status: status), "cannot register service 'storage'")
         }
         OperatorEndpoints.register(with: kernel, service: service)
         kernel.log(.info, "storage ready: \(service.backend.name)")
     }
 
-    func stop(_ kernel: PluginContext) {
+    func stop(_ kernel: PluginContext) async {
         let runtime = StorageRuntime.current.withLock { current -> StorageRuntime? in
             defer { current = nil }
             return current
         }
         guard let runtime else { return }
-        BlockingWait.run { await runtime.service.shutdown() }
+        await runtime.service.shutdown()
     }
 }
 

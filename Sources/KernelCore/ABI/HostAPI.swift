@@ -152,8 +152,9 @@ enum HostAPI {
         // Starting a call
         api.call_new = { plugin, protocolName in
             guard let plugin else { return nil }
-            let kernel = Unmanaged<PluginInstance>.fromOpaque(UnsafeRawPointer(plugin))._withUnsafeGuaranteedRef { $0.kernel }
-            return Call.newHandle(kernel: kernel, protocolName: protocolName)
+            return Unmanaged<PluginInstance>.fromOpaque(UnsafeRawPointer(plugin))._withUnsafeGuaranteedRef { starter in
+                Call.newHandle(kernel: starter.kernel, protocolName: protocolName, starterSignalsReady: starter.signalsReady)
+            }
         }
         api.call_set_endpoint = { call, endpoint in
             guard let call, let endpoint else { return KN_ERR_INVALID_ARGUMENT }
@@ -189,6 +190,10 @@ enum HostAPI {
         api.call_release = { call in
             guard let call else { return }
             Call.from(call).releaseHandle()
+        }
+        api.call_ready = { call in
+            guard let call else { return }
+            Call.from(call).ready()
         }
 
         // Events and jobs

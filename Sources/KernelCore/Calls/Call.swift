@@ -1,4 +1,5 @@
 import CKernelABI
+import Dispatch
 import Synchronization
 
 /// One call of an endpoint or a job: the request, its way through the
@@ -35,9 +36,14 @@ final class Call: @unchecked Sendable {
     /// on_cancel reach it (a middleware may still hold the call before).
     private let handlerReached = Atomic<Bool>(false)
 
-    init(kernel: Kernel, protocolName: OwnedBuffer) {
+    /// The starter calls `call_ready` after refusing an item (ABI 1.1);
+    /// for an older one the kernel signals the handler itself.
+    private let starterSignalsReady: Bool
+
+    init(kernel: Kernel, protocolName: OwnedBuffer, starterSignalsReady: Bool = true) {
         self.kernel = kernel
         self.protocolName = protocolName
+        self.starterSignalsReady = starterSignalsReady
     }
 
     convenience init(kernel: Kernel, protocolName: String) {
@@ -47,8 +53,9 @@ final class Call: @unchecked Sendable {
     // MARK: Handles
 
     /// A new call with one reference owned by the caller.
-    static func newHandle(kernel: Kernel, protocolName: UnsafePointer<CChar>?) -> OpaquePointer {
-        let call = Call(kernel: kernel, protocolName: ProtocolNames.buffer(for: protocolName))
+    static func newHandle(kernel: Kernel, protocolName: UnsafePointer<CChar>?, starterSignalsReady: Bool) -> OpaquePointer {
+        let call = Call(kernel: kernel, protocolName: ProtocolNames.buffer(for: protocolName),
+                        starterSignalsReady: starterSignalsReady)
         return OpaquePointer(Unmanaged.passRetained(call).toOpaque())
     }
 
@@ -133,7 +140,7 @@ final class Call: @unchecked Sendable {
         switch kernel.registry.route(method: method, path: path) {
         case .matched(let endpoint, let parameters):
             setEndpoint(endpoint)
-            for (name, value) in parameters { meta["param.\(name)"] = OwnedBuffer(value) }
+            for (name, value) in parameters { meta["param.\(name)"] = OwnedBuffer(percentDecoded(value)) }
             return KN_OK
         case .methodNotAllowed:
             return KN_ERR_METHOD_NOT_ALLOWED
@@ -164,6 +171,10 @@ final class Call: @unchecked Sendable {
             return
         }
         running = target
+        if target.endpoint.kind != UInt32(KN_ENDPOINT_UNARY) && callbacks.on_item == nil {
+            fail(KN_ERR_INVALID_ARGUMENT, "endpoint '\(name)' streams; its caller must take items")
+            return
+        }
         next()
     }
 
@@ -196,7 +207,28 @@ final class Call: @unchecked Sendable {
     func send(_ item: kn_bytes) -> kn_status {
         if cancelled.load(ordering: .relaxed) || completed.load(ordering: .acquiring) { return KN_ERR_CANCELLED }
         guard let onItem = callbacks.on_item else { return KN_ERR_INVALID_ARGUMENT }
-        return onItem(callbacks.user_data, item) ? KN_OK : KN_ERR_UNAVAILABLE
+        if onItem(callbacks.user_data, item) { return KN_OK }
+        if !starterSignalsReady { signalReadyLater() }
+        return KN_ERR_UNAVAILABLE
+    }
+
+    /// The consumer has room again: the handler hears it through on_ready.
+    func ready() {
+        guard dispatched, !completed.load(ordering: .acquiring), handlerReached.load(ordering: .acquiring),
+              let running, let onReady = running.endpoint.onReady else { return }
+        running.begin()
+        defer { running.end() }
+        guard !completed.load(ordering: .acquiring) else { return }
+        onReady(running.endpoint.userData, handle)
+    }
+
+    /// A 1.0 starter never says it has room: tell the handler to try again shortly.
+    private func signalReadyLater() {
+        _ = Unmanaged.passUnretained(self).retain()
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(2)) {
+            self.ready()
+            Unmanaged.passUnretained(self).release()
+        }
     }
 
     /// A client item for a bidirectional stream. Reaches the handler only

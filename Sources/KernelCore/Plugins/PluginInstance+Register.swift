@@ -17,7 +17,7 @@ extension PluginInstance {
             return status
         }
         return record { $0.endpoints.append(EndpointEntry(
-            name: name, kind: def.kind, handler: handler, onItem: def.on_item, onCancel: def.on_cancel,
+            name: name, kind: def.kind, handler: handler, onItem: def.on_item, onCancel: def.on_cancel, onReady: def.on_ready,
             userData: def.user_data, release: def.release, summary: optionalString(def.description) ?? "",
             owner: self)) }
     }
@@ -37,7 +37,7 @@ extension PluginInstance {
     }
 
     func register(middleware def: kn_middleware_def) -> kn_status {
-        guard let function = def.fn else { return refuse("middleware: fn is required") }
+        guard let function = def.handler else { return refuse("middleware: a handler is required") }
         let name = optionalString(def.name) ?? "middleware"
         let pattern = optionalString(def.endpoints).flatMap { $0.isEmpty ? nil : $0 } ?? "*"
         return record { $0.middleware.append(MiddlewareEntry(
@@ -67,7 +67,7 @@ extension PluginInstance {
     }
 
     func register(eventHandler def: kn_event_handler_def) -> kn_status {
-        guard let pattern = optionalString(def.pattern), !pattern.isEmpty, let function = def.fn else {
+        guard let pattern = optionalString(def.pattern), !pattern.isEmpty, let function = def.handler else {
             return refuse("event handler: a pattern and fn are required")
         }
         return record { $0.eventHandlers.append(EventHandlerEntry(

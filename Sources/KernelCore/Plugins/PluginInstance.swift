@@ -33,6 +33,9 @@ final class PluginInstance: @unchecked Sendable {
     private let metrics = Mutex<[String: Int64]>([:])
 
     var name: String { image.name }
+    /// Built against ABI 1.1 or later: as a call's starter it calls
+    /// `call_ready` after refusing an item (older starters never do).
+    var signalsReady: Bool { image.descriptor.abi_minor >= 1 }
     /// The name as a C string for `plugin_name`.
     let nameBuffer: OwnedBuffer
 

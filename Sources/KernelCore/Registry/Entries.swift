@@ -14,12 +14,14 @@ final class EndpointEntry: @unchecked Sendable {
     let handler: kn_handler_fn
     let onItem: kn_item_fn?
     let onCancel: kn_cancel_fn?
+    /// ABI 1.1: the consumer has room again after a refused send.
+    let onReady: kn_ready_fn?
     let userData: UnsafeMutableRawPointer?
     let release: kn_release_fn?
     let summary: String
     let owner: PluginInstance
 
-    init(name: String, kind: UInt32, handler: kn_handler_fn, onItem: kn_item_fn?, onCancel: kn_cancel_fn?,
+    init(name: String, kind: UInt32, handler: kn_handler_fn, onItem: kn_item_fn?, onCancel: kn_cancel_fn?, onReady: kn_ready_fn? = nil,
          userData: UnsafeMutableRawPointer?, release: kn_release_fn?, summary: String, owner: PluginInstance) {
         self.name = name
         self.nameBuffer = OwnedBuffer(name)
@@ -27,6 +29,7 @@ final class EndpointEntry: @unchecked Sendable {
         self.handler = handler
         self.onItem = onItem
         self.onCancel = onCancel
+        self.onReady = onReady
         self.userData = userData
         self.release = release
         self.summary = summary

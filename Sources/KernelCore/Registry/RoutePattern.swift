@@ -98,3 +98,30 @@ struct TopicPattern: Sendable, CustomStringConvertible {
         return parts.count == segments.count
     }
 }
+
+/// A path segment with its `%XX` escapes decoded, as UTF-8. A segment whose
+/// escapes are malformed or decode to invalid UTF-8 is kept as it came.
+func percentDecoded(_ segment: String) -> String {
+    guard segment.utf8.contains(UInt8(ascii: "%")) else { return segment }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(segment.utf8.count)
+    var iterator = segment.utf8.makeIterator()
+    while let byte = iterator.next() {
+        guard byte == UInt8(ascii: "%") else {
+            bytes.append(byte)
+            continue
+        }
+        guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return segment }
+        bytes.append(high << 4 | low)
+    }
+    return String(validating: bytes, as: UTF8.self) ?? segment
+}
+
+private func hexValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+    default: nil
+    }
+}

@@ -1,10 +1,11 @@
 import KernelSDK
+import KernelTransport
 import NIOCore
 
 /// What a protocol handler (WS or TCP) offers the multiplexer: a way to
 /// write one framed message and to close when a drain is done.
 /// Called on the connection's event loop only.
-public protocol EnvelopeConnection: AnyObject {
+package protocol EnvelopeConnection: AnyObject {
     /// Frames and writes one server message, without flushing.
     func writeMessage(_ message: ByteBuffer, promise: EventLoopPromise<Void>?)
     func flushMessages()
@@ -17,7 +18,7 @@ public protocol EnvelopeConnection: AnyObject {
 /// are in flight at once and answered in completion order.
 ///
 /// Confined to the connection's event loop.
-public final class CallMultiplexer {
+package final class CallMultiplexer {
     let loop: EventLoop
     private let kernel: PluginContext
     private let settings: EnvelopeSettings
@@ -32,7 +33,7 @@ public final class CallMultiplexer {
     private var reading = false
     private var pendingFlush = false
 
-    public init(kernel: PluginContext, settings: EnvelopeSettings, protocolName: String, channel: Channel,
+    package init(kernel: PluginContext, settings: EnvelopeSettings, protocolName: String, channel: Channel,
                 life: ServerLife, connection: EnvelopeConnection) {
         self.loop = channel.eventLoop
         self.kernel = kernel
@@ -48,13 +49,13 @@ public final class CallMultiplexer {
     }
 
     /// No call in flight: the connection may be closed for idleness.
-    public var isIdle: Bool { calls.isEmpty }
+    package var isIdle: Bool { calls.isEmpty }
 
     // MARK: Reading
 
-    public func beginRead() { reading = true }
+    package func beginRead() { reading = true }
 
-    public func endRead() {
+    package func endRead() {
         reading = false
         if pendingFlush {
             pendingFlush = false
@@ -66,7 +67,7 @@ public final class CallMultiplexer {
     /// envelope at all (not a JSON object, or no usable id): the error went
     /// out, and a byte-stream protocol should close since framing is suspect.
     @discardableResult
-    public func receive(_ message: ByteBuffer) -> Bool {
+    package func receive(_ message: ByteBuffer) -> Bool {
         switch ClientMessage.parse(message) {
         case .failure(let refusal):
             writeError(id: refusal.id, code: refusal.code, message: refusal.message)
@@ -79,14 +80,14 @@ public final class CallMultiplexer {
                 return true
             }
             // Only bidirectional endpoints take items; any other refuses and the call is cancelled.
-            if call.push(payload) != KN_OK { call.cancel() }
+            if call.push(payload) != nil { call.cancel() }
         case .success(.end(let id)):
             guard let call = calls[id], !call.clientEnded else {
                 writeError(id: id, code: "not_found", message: "no open stream with this id")
                 return true
             }
             call.clientEnded = true
-            _ = call.pushEnd()
+            call.endItems()
         case .success(.cancel(let id)):
             // Unknown ids are ignored: the call may just have completed.
             calls[id]?.cancel()
@@ -109,62 +110,50 @@ public final class CallMultiplexer {
             return writeError(id: start.id, code: "unavailable",
                               message: "more than \(settings.maxInFlight) calls in flight on this connection")
         }
-        let host = kernel.host.pointee
-        guard let call = host.call_new(kernel.handle, protocolName) else {
-            return writeError(id: start.id, code: "internal", message: "cannot create a call")
+        let call: InFlightCall
+        do {
+            call = try InFlightCall(kernel, protocol: protocolName, id: start.id, isStream: start.isStream, multiplexer: self,
+                                    streamQueue: settings.streamQueue, life: life)
+        } catch {
+            return writeError(id: start.id, code: error.code.rawValue, message: error.message)
         }
-        _ = host.call_set_endpoint(call, start.endpoint)
-        start.payload.withUnsafeReadableBytes { bytes in
-            _ = host.call_set_body(call, kn_bytes(ptr: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), len: bytes.count),
-                                   "application/json")
-        }
-        if let peer { setMeta(call, "peer", peer) }
-        for (name, value) in start.meta { setMeta(call, "header.\(name)", value) }
-
-        let inFlight = InFlightCall(id: start.id, isStream: start.isStream, call: call, host: kernel.host, multiplexer: self,
-                                    queueLimit: settings.streamQueue, life: life)
-        calls[start.id] = inFlight
-        var callbacks = inFlight.callbacks()
-        host.call_dispatch(call, &callbacks)
-    }
-
-    private func setMeta(_ call: OpaquePointer, _ key: String, _ value: String) {
-        var value = value
-        value.withUTF8 { _ = kernel.host.pointee.call_meta_set(call, key, kn_bytes(ptr: $0.baseAddress, len: $0.count)) }
+        call.target(endpoint: start.endpoint)
+        call.setBody(start.payload, contentType: "application/json")
+        if let peer { call.setMeta("peer", peer) }
+        for (name, value) in start.meta { call.setMeta("header.\(name)", value) }
+        calls[start.id] = call
+        call.start()
     }
 
     // MARK: Answers
 
     /// A stream item, once the handler's thread handed it over.
     func write(item: ByteBuffer, of call: InFlightCall) {
-        guard !closed, calls[call.id] === call else {
-            call.queued.subtract(1, ordering: .relaxed)
-            return
-        }
+        guard !closed, calls[call.id] === call else { return call.itemWritten() }
         let promise = loop.makePromise(of: Void.self)
-        // The slot in the stream's queue frees when the socket took the bytes, so a slow reader fills it.
-        promise.futureResult.whenComplete { _ in call.queued.subtract(1, ordering: .relaxed) }
+        // The item's place in the stream's queue frees when the socket took the bytes, so a slow reader holds the handler.
+        promise.futureResult.whenComplete { _ in call.itemWritten() }
         write(item, promise: promise)
     }
 
     /// The call completed: the last message for its id.
-    func finish(_ call: InFlightCall, _ result: CallResult) {
+    func finish(_ call: InFlightCall, _ outcome: CallOutcome) {
         guard calls[call.id] === call else { return }
         calls[call.id] = nil
         guard !closed else { return }
-        var buffer = ByteBufferAllocator().buffer(capacity: result.body.readableBytes + call.id.utf8.count + 48)
-        if result.status == KN_OK {
-            ServerMessage.result(id: call.id, stream: call.isStream, body: result.body, contentType: result.contentType,
-                                 meta: result.meta, into: &buffer)
+        var buffer = ByteBufferAllocator().buffer(capacity: outcome.body.readableBytes + call.id.utf8.count + 48)
+        if let failure = outcome.failure {
+            ServerMessage.error(id: call.id, code: failure.code.rawValue, message: failure.message,
+                                details: failure.details, into: &buffer)
         } else {
-            ServerMessage.error(id: call.id, code: ServerMessage.code(for: result.status), message: result.message,
-                                details: result.details, into: &buffer)
+            ServerMessage.result(id: call.id, stream: call.isStream, body: outcome.body, contentType: outcome.contentType,
+                                 meta: outcome.headers, into: &buffer)
         }
         write(buffer)
         if quiescing && calls.isEmpty { connection?.closeAfterDrain() }
     }
 
-    public func writeError(id: String?, code: String, message: String) {
+    package func writeError(id: String?, code: String, message: String) {
         var buffer = ByteBufferAllocator().buffer(capacity: 96 + message.utf8.count)
         ServerMessage.error(id: id, code: code, message: message, into: &buffer)
         write(buffer)
@@ -186,13 +175,13 @@ public final class CallMultiplexer {
     // MARK: Lifecycle
 
     /// Refuse new calls; close once the calls in flight are answered.
-    public func quiesce() {
+    package func quiesce() {
         quiescing = true
         if calls.isEmpty { connection?.closeAfterDrain() }
     }
 
     /// The connection is gone: every call in flight is cancelled, so handlers learn of it.
-    public func connectionClosed() {
+    package func connectionClosed() {
         guard !closed else { return }
         closed = true
         let open = calls.values

@@ -6,7 +6,7 @@ import NIOCore
 ///
 /// An `id` is kept as its raw JSON text (`"a1"` with its quotes, or `42`):
 /// answers echo it byte for byte, and it keys the calls in flight.
-enum ClientMessage {
+package enum ClientMessage {
     /// `call` (unary) or `stream` (a streaming call): starts a call.
     case call(CallStart)
     /// A client item for a bidirectional stream.
@@ -18,24 +18,24 @@ enum ClientMessage {
     /// Keepalive; answered with `pong`.
     case ping(id: String?)
 
-    struct CallStart {
-        var id: String
-        var endpoint: String
-        var payload: ByteBuffer
+    package struct CallStart {
+        package var id: String
+        package var endpoint: String
+        package var payload: ByteBuffer
         /// `meta` entries; the transport passes them on as `header.<name>`.
-        var meta: [(name: String, value: String)]
-        var isStream: Bool
+        package var meta: [(name: String, value: String)]
+        package var isStream: Bool
     }
 
     /// Why a message was refused; `id` is set when the message had a usable one.
-    struct Refusal: Error {
-        var id: String?
-        var code: String
-        var message: String
+    package struct Refusal: Error {
+        package var id: String?
+        package var code: String
+        package var message: String
     }
 
     /// Parses one message.
-    static func parse(_ buffer: ByteBuffer) -> Result<ClientMessage, Refusal> {
+    package static func parse(_ buffer: ByteBuffer) -> Result<ClientMessage, Refusal> {
         buffer.withUnsafeReadableBytes { bytes in
             let members: [JSONScanner.Member]
             do {

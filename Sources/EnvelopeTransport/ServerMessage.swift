@@ -1,12 +1,12 @@
-import KernelSDK
+import KernelTransport
 import NIOCore
 
 /// Writes the server's messages (Protocols/ws-envelope.md) straight into a
 /// buffer: bodies and items are embedded as the bytes the handler produced.
-enum ServerMessage {
+package enum ServerMessage {
     /// `{"type":"result"|"end","id":…,"result":…,"meta":{…}}`
-    static func result(id: String, stream: Bool, body: ByteBuffer, contentType: String,
-                       meta: [(String, String)], into buffer: inout ByteBuffer) {
+    package static func result(id: String, stream: Bool, body: ByteBuffer, contentType: String,
+                       meta: [(name: String, value: String)], into buffer: inout ByteBuffer) {
         buffer.writeString(stream ? #"{"type":"end","id":"# : #"{"type":"result","id":"#)
         buffer.writeString(id)
         buffer.writeString(#","result":"#)
@@ -15,9 +15,9 @@ enum ServerMessage {
             buffer.writeString(#","meta":{"#)
             for (index, (name, value)) in meta.enumerated() {
                 if index > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-                writeString(name, into: &buffer)
+                buffer.writeJSONString(name)
                 buffer.writeInteger(UInt8(ascii: ":"))
-                writeString(value, into: &buffer)
+                buffer.writeJSONString(value)
             }
             buffer.writeInteger(UInt8(ascii: "}"))
         }
@@ -25,40 +25,40 @@ enum ServerMessage {
     }
 
     /// `{"type":"item","id":…,"payload":…}`
-    static func item(id: String, payload: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
+    package static func item(id: String, payload: ByteBuffer, into buffer: inout ByteBuffer) {
         buffer.writeString(#"{"type":"item","id":"#)
         buffer.writeString(id)
         buffer.writeString(#","payload":"#)
-        if looksLikeJSON(payload) {
-            buffer.writeBytes(payload)
-        } else {
-            writeString(String(decoding: payload, as: UTF8.self), into: &buffer)
+        payload.withUnsafeReadableBytes { payload in
+            if looksLikeJSON(payload) {
+                buffer.writeBytes(payload)
+            } else {
+                buffer.writeJSONString(String(decoding: payload, as: UTF8.self))
+            }
         }
         buffer.writeInteger(UInt8(ascii: "}"))
     }
 
     /// `{"type":"error","id":…|null,"error":{"code","message","details"}}`
-    static func error(id: String?, code: String, message: String, details: [UInt8] = [],
+    package static func error(id: String?, code: String, message: String, details: [UInt8] = [],
                       into buffer: inout ByteBuffer) {
         buffer.writeString(#"{"type":"error","id":"#)
         buffer.writeString(id ?? "null")
         buffer.writeString(#","error":{"code":"#)
-        writeString(code, into: &buffer)
+        buffer.writeJSONString(code)
         buffer.writeString(#","message":"#)
-        writeString(message, into: &buffer)
+        buffer.writeJSONString(message)
         buffer.writeString(#","details":"#)
         if details.first == UInt8(ascii: "{") { buffer.writeBytes(details) } else { buffer.writeString("{}") }
         buffer.writeString("}}")
     }
 
     /// `{"type":"pong","id":…|null}`
-    static func pong(id: String?, into buffer: inout ByteBuffer) {
+    package static func pong(id: String?, into buffer: inout ByteBuffer) {
         buffer.writeString(#"{"type":"pong","id":"#)
         buffer.writeString(id ?? "null")
         buffer.writeInteger(UInt8(ascii: "}"))
     }
-
-    static func code(for status: kn_status) -> String { PluginError.Code(status: status).rawValue }
 
     // MARK: Values
 
@@ -71,7 +71,7 @@ enum ServerMessage {
             } else if isJSON && looksLikeJSON(bytes) {
                 buffer.writeBytes(bytes)
             } else {
-                writeString(String(decoding: bytes, as: UTF8.self), into: &buffer)
+                buffer.writeJSONString(String(decoding: bytes, as: UTF8.self))
             }
         }
     }
@@ -86,26 +86,5 @@ enum ServerMessage {
         default:
             return false
         }
-    }
-
-    /// A JSON string literal; escapes what JSON requires and nothing else.
-    static func writeString(_ text: String, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): buffer.writeString("\\\"")
-            case UInt8(ascii: "\\"): buffer.writeString("\\\\")
-            case 0x0A: buffer.writeString("\\n")
-            case 0x0D: buffer.writeString("\\r")
-            case 0x09: buffer.writeString("\\t")
-            case ..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                buffer.writeString("\\u00")
-                buffer.writeInteger(hex[Int(byte >> 4)])
-                buffer.writeInteger(hex[Int(byte & 0xF)])
-            default: buffer.writeInteger(byte)
-            }
-        }
-        buffer.writeInteger(UInt8(ascii: "\""))
     }
 }

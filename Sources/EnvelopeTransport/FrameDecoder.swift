@@ -1,7 +1,7 @@
 import NIOCore
 
 /// What the decoder finds on the byte stream.
-enum TCPFrame {
+package enum TCPFrame {
     /// One envelope (the bytes after the length).
     case message(ByteBuffer)
     /// A length past `max_frame_size` (or garbage read as a length): the
@@ -12,15 +12,15 @@ enum TCPFrame {
 /// Splits the stream into frames: a 4-byte big-endian length, then that many
 /// bytes. A zero length is a heartbeat and is skipped. After an oversize
 /// length every further byte is discarded.
-struct FrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = TCPFrame
+package struct FrameDecoder: ByteToMessageDecoder {
+    package typealias InboundOut = TCPFrame
 
-    let maxFrameSize: Int
+    package let maxFrameSize: Int
     private var failed = false
 
-    init(maxFrameSize: Int) { self.maxFrameSize = maxFrameSize }
+    package init(maxFrameSize: Int) { self.maxFrameSize = maxFrameSize }
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         if failed {
             buffer.moveReaderIndex(to: buffer.writerIndex)
             return .needMoreData
@@ -43,7 +43,7 @@ struct FrameDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    package mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
         // A frame cut short by the peer's close is dropped: there is nobody to answer.
         buffer.moveReaderIndex(to: buffer.writerIndex)

@@ -1,7 +1,7 @@
 /// Whether `bytes` are well-formed UTF-8 (RFC 3629: shortest form, no
 /// surrogates, nothing past U+10FFFF). A text message that is not gets close
 /// code 1007. Checked in place, without building a String.
-func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+package func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
     var index = 0
     let count = bytes.count
     while index < count {
