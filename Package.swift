@@ -27,8 +27,6 @@ let package = Package(
         // Storage: key-value, logs and SQL on SQLite or PostgreSQL (Protocols/kn_storage.h).
         .library(name: "storage", type: .dynamic, targets: ["StoragePlugin"]),
         .library(name: "users", type: .dynamic, targets: ["UsersPlugin"]),
-        // A test plugin that drives the storage service through the SDK (integration tests, benchmark).
-        .library(name: "storageprobe", type: .dynamic, targets: ["StorageProbePlugin"]),
         .executable(name: "storage-bench", targets: ["StorageBench"]),
     ],
     dependencies: [
@@ -48,13 +46,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "KernelServer",
-            dependencies: ["KernelCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/kernel"
+            dependencies: ["KernelCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "KernelCtl",
-            dependencies: ["KernelClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/kernelctl"
+            dependencies: ["KernelClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // The Swift plugin SDK: depends on the C ABI only, and does not re-export it.
@@ -81,7 +77,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Plugins/http",
+            path: "Plugins/http/HTTPPlugin",
             linkerSettings: pluginLinkerSettings
         ),
 
@@ -108,13 +104,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
-            path: "Plugins/ws",
+            path: "Plugins/ws/WSPlugin",
             linkerSettings: pluginLinkerSettings
         ),
         .target(
             name: "TCPPlugin",
             dependencies: ["EnvelopeTransport", "KernelTransport", .product(name: "NIOCore", package: "swift-nio")],
-            path: "Plugins/tcp",
+            path: "Plugins/tcp/TCPPlugin",
             linkerSettings: pluginLinkerSettings
         ),
 
@@ -134,7 +130,7 @@ let package = Package(
         .target(
             name: "HelloPlugin",
             dependencies: ["KernelSDK"],
-            path: "Samples/hello-swift",
+            path: "Samples/hello-swift/HelloPlugin",
             linkerSettings: pluginLinkerSettings
         ),
 
@@ -145,39 +141,33 @@ let package = Package(
             name: "StorageEngine",
             dependencies: [
                 "CSQLite",
+                "CKernelABI", // the limits of kn_storage.h, nothing else
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Plugins/storage/Engine"
+            path: "Plugins/storage/StorageEngine"
         ),
         .target(
             name: "StoragePlugin",
             dependencies: ["KernelSDK", "CKernelABI", "StorageEngine"],
-            path: "Plugins/storage/Service",
+            path: "Plugins/storage/StoragePlugin",
             linkerSettings: pluginLinkerSettings
         ),
         .target(
             name: "UsersPlugin",
             dependencies: ["KernelSDK"],
-            path: "Samples/users",
-            linkerSettings: pluginLinkerSettings
-        ),
-        .target(
-            name: "StorageProbePlugin",
-            dependencies: ["KernelSDK", "CKernelABI"],
-            path: "Tests/StorageProbe",
+            path: "Samples/users/UsersPlugin",
             linkerSettings: pluginLinkerSettings
         ),
         .executableTarget(
             name: "StorageBench",
             dependencies: ["StorageEngine", "CSQLite", .product(name: "PostgresNIO", package: "postgres-nio")],
-            path: "Samples/storage-bench",
-            exclude: ["run.sh"]
+            path: "Benchmarks/storage-bench/StorageBench"
         ),
         .testTarget(name: "StorageTests", dependencies: ["StorageEngine"]),
 
         // A load generator for the transports (echo round trips per second).
-        .executableTarget(name: "LoadClient", dependencies: ["KernelClient"], path: "Samples/load-client"),
+        .executableTarget(name: "LoadClient", dependencies: ["KernelClient"], path: "Benchmarks/LoadClient"),
 
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "CKernelABI"]),
         .testTarget(name: "KernelSDKTests", dependencies: ["KernelSDK", "CKernelABI"]),

@@ -88,7 +88,7 @@ extern "C" {
 #define KN_STORAGE_MAX_NAMESPACE_BYTES 64u                   /* a shared namespace: "shared." then [a-z0-9_.-], 64 bytes in all */
 #define KN_STORAGE_MAX_PAGE            1000u                 /* entries per scan, records per read */
 #define KN_STORAGE_MAX_SQL_BYTES       (1024u * 1024u)       /* SQL text, also of each migration */
-#define KN_STORAGE_MAX_PARAM_BYTES     (16u * 1024u * 1024u) /* one TEXT or BLOB parameter */
+#define KN_STORAGE_MAX_PARAM_BYTES     (16u << 20)           /* one TEXT or BLOB parameter: 16 MiB */
 
 /* ======================================================================== */
 /* Key-value                                                                */

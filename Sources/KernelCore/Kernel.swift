@@ -69,7 +69,7 @@ public final class Kernel: @unchecked Sendable {
     /// Removes image copies of an earlier run. Only once this process holds
     /// the admin socket: another kernel on the same data directory uses them.
     func removeStaleImages() {
-        Self.removeFiles(in: options.dataDirectory + "/images")
+        PluginFiles.removeAll(in: options.dataDirectory + "/images")
     }
 
     func nextSequence() -> UInt64 { sequence.add(1, ordering: .relaxed).newValue }
@@ -83,7 +83,7 @@ public final class Kernel: @unchecked Sendable {
     /// Loads every `*.so` of the plugins directory, in dependency order.
     func loadDirectory() {
         var images: [PluginImage] = []
-        for path in Self.pluginFiles(in: options.pluginsDirectory) {
+        for path in PluginFiles.list(in: options.pluginsDirectory) {
             do throws(RejectionError) {
                 images.append(try open(path))
             } catch {
@@ -300,32 +300,5 @@ public final class Kernel: @unchecked Sendable {
         default: .error
         }
         logger.log(level: logLevel, "[\(instance.name)] \(message)")
-    }
-
-    // MARK: Files
-
-    static func pluginFiles(in directory: String) -> [String] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var files: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if isPluginFileName(name) { files.append("\(directory)/\(name)") }
-        }
-        return files.sorted()
-    }
-
-    /// `*.so`, not hidden: editors and copy tools write hidden temporaries.
-    static func isPluginFileName(_ name: String) -> Bool {
-        name.hasSuffix(".so") && !name.hasPrefix(".")
-    }
-
-    private static func removeFiles(in directory: String) {
-        guard let dir = opendir(directory) else { return }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { unlink("\(directory)/\(name)") }
-        }
     }
 }

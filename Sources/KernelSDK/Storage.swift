@@ -18,18 +18,30 @@ import Foundation
 /// kn_storage.h), `invalidArgument` (malformed SQL, closed transaction),
 /// `unavailable` (backend down), `timeout`.
 public final class Storage: Sendable {
-    nonisolated(unsafe) let table: UnsafePointer<kn_storage_api>
+    /// The table found first; a stopped provider's table forwards to its successor.
+    nonisolated(unsafe) private let firstTable: UnsafePointer<kn_storage_api>
     let context: PluginContext
     /// The service's minor version (functions appended later need a higher one).
     public let minorVersion: UInt32
 
     init(table: UnsafePointer<kn_storage_api>, minor: UInt32, context: PluginContext) {
-        self.table = table
+        self.firstTable = table
         self.minorVersion = minor
         self.context = context
     }
 
     var handle: OpaquePointer { context.handle }
+
+    /// The provider's table, looked up at each use (the rule of
+    /// `kn_plugin.h` for service tables): after a reload of storage, calls go
+    /// straight to the running version.
+    var table: UnsafePointer<kn_storage_api> {
+        var found: UnsafeRawPointer?
+        var minor: UInt32 = 0
+        guard context.host.pointee.lookup_service(context.handle, KN_STORAGE_SERVICE, UInt32(KN_STORAGE_MAJOR), 0,
+                                                  &found, &minor) == KN_OK, let found else { return firstTable }
+        return found.assumingMemoryBound(to: kn_storage_api.self)
+    }
 
     /// "sqlite" or "postgres": the SQL dialect of `sql`.
     public var backend: String { table.pointee.backend.flatMap { $0() }.map { String(cString: $0) } ?? "unknown" }

@@ -3,6 +3,12 @@ import Foundation
 
 /// Keys of one namespace. Keys are UTF-8 strings of 1...1024 bytes; values
 /// up to 1 MiB.
+///
+/// ```swift
+/// let sessions = try kernel.storage().kv
+/// let entry = try await sessions.put("session:42", "ada", ttl: .seconds(3600))
+/// try await sessions.compareAndSet("session:42", expectedVersion: entry.version, "grace")
+/// ```
 public struct KeyValueStore: Sendable {
     let storage: Storage
     /// nil: the plugin's own namespace.
@@ -130,6 +136,13 @@ public struct KeyValueStore: Sendable {
 }
 
 /// A key's value as stored (a copy).
+///
+/// ```swift
+/// if let value = try await storage.kv.get("settings") {
+///     let settings = try value.decode(Settings.self)
+///     print(value.version, value.expiresAt as Any)
+/// }
+/// ```
 public struct StoredValue: Sendable, Equatable {
     public let key: String
     public let bytes: [UInt8]
@@ -153,6 +166,16 @@ public struct StoredValue: Sendable, Equatable {
     }
 }
 
+/// One page of keys, in byte order, and where the next one starts.
+///
+/// ```swift
+/// var cursor: String?
+/// repeat {
+///     let page = try await storage.kv.scan(prefix: "user:", cursor: cursor)
+///     for entry in page.entries { print(entry.key) }
+///     cursor = page.nextCursor
+/// } while cursor != nil
+/// ```
 public struct ScanPage: Sendable {
     public let entries: [StoredValue]
     /// The cursor of the next page; nil on the last one.

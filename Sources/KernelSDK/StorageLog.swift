@@ -2,6 +2,12 @@ import CKernelABI
 import Foundation
 
 /// An append-only stream of records (up to 1 MiB each) with offsets 0, 1, 2...
+///
+/// ```swift
+/// let audit = try kernel.storage().log("audit")
+/// let offset = try await audit.append(json: Change(user: "42", field: "email"))
+/// let batch = try await audit.read(from: offset, limit: 100)
+/// ```
 public struct LogStream: Sendable {
     let storage: Storage
     public let namespace: String?
@@ -72,6 +78,11 @@ public struct LogStream: Sendable {
     }
 }
 
+/// One record of a log stream (a copy).
+///
+/// ```swift
+/// for record in batch.records { print(record.offset, record.appendedAt, record.string) }
+/// ```
 public struct LogRecord: Sendable, Equatable {
     public let offset: UInt64
     public let appendedAt: Date
@@ -82,6 +93,14 @@ public struct LogRecord: Sendable, Equatable {
     }
 }
 
+/// Records read from a stream, and where to read next.
+///
+/// ```swift
+/// var next: UInt64 = 0
+/// let batch = try await log.read(from: next)
+/// if batch.gap { print("records before \(batch.firstOffset) were trimmed") }
+/// next = batch.nextOffset
+/// ```
 public struct LogBatch: Sendable {
     public let records: [LogRecord]
     /// The oldest offset still retained.
@@ -104,6 +123,12 @@ public struct LogBatch: Sendable {
     }
 }
 
+/// What a trim removed.
+///
+/// ```swift
+/// let trimmed = try await log.trim(olderThan: .seconds(7 * 86_400))
+/// print("removed \(trimmed.removed), oldest now \(trimmed.firstOffset)")
+/// ```
 public struct TrimResult: Sendable, Equatable {
     /// The oldest offset retained after the trim.
     public let firstOffset: UInt64

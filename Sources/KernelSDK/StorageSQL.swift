@@ -3,6 +3,11 @@ import Foundation
 
 /// The plugin's own SQL database, in the backend's dialect (`Storage.backend`).
 /// Parameters are `$1`, `$2`, ... on both backends.
+///
+/// ```swift
+/// let rows = try await storage.sql.query("SELECT id, email FROM users WHERE status = $1", [.text("active")])
+/// for row in rows.rows { print(row["id"].string ?? "", row["email"].string ?? "") }
+/// ```
 public struct SQLDatabase: Sendable {
     let storage: Storage
 
@@ -88,6 +93,12 @@ public struct Migration: Sendable, Equatable {
 
 /// Statements inside `SQLDatabase.transaction`. Do not use it after the
 /// closure returns: the transaction is closed (`invalidArgument`).
+///
+/// ```swift
+/// try await storage.sql.transaction { tx in
+///     try await tx.execute("INSERT INTO users (id, email) VALUES ($1, $2)", [.text(id), .text(email)])
+/// }
+/// ```
 public struct SQLTransaction: Sendable {
     let storage: Storage
     let handle: UInt64
@@ -157,6 +168,11 @@ enum SQLCall {
 }
 
 /// A typed SQL value: a parameter or a cell.
+///
+/// ```swift
+/// try await storage.sql.execute("UPDATE users SET age = $1, nickname = $2 WHERE id = $3", [.integer(36), nil, "42"])
+/// let age = row["age"].int
+/// ```
 public enum SQLValue: Sendable, Equatable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral {
     case null
@@ -264,6 +280,11 @@ public enum SQLValue: Sendable, Equatable, Hashable, ExpressibleByStringLiteral,
 }
 
 /// The rows of one statement (a copy).
+///
+/// ```swift
+/// let rows = try await storage.sql.query("SELECT count(*) AS n FROM users")
+/// let count = rows.first?["n"].int ?? 0
+/// ```
 public struct SQLRows: Sendable {
     public let columns: [String]
     public let rows: [SQLRow]
@@ -284,6 +305,12 @@ public struct SQLRows: Sendable {
     public var isEmpty: Bool { rows.isEmpty }
 }
 
+/// One row: cells by column name or position.
+///
+/// ```swift
+/// let email = row["email"].string
+/// let first = row[0]
+/// ```
 public struct SQLRow: Sendable {
     public let values: [SQLValue]
     let index: [String: Int]

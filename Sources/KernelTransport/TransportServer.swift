@@ -106,39 +106,3 @@ public final class TransportServer: Sendable {
         try? await group.shutdownGracefully()
     }
 }
-
-/// Whether a server still runs: completions that arrive after its event
-/// loops shut down are dropped instead of scheduled on a dead loop.
-///
-/// ```swift
-/// override func completed(_ outcome: CallOutcome) {
-///     guard life.isRunning else { return }
-///     loop.execute { self.handler.value.finish(outcome) }
-/// }
-/// ```
-public final class ServerLife: Sendable {
-    private let running = Atomic<Bool>(true)
-    init() {}
-    public var isRunning: Bool { running.load(ordering: .acquiring) }
-    func end() { running.store(false, ordering: .releasing) }
-}
-
-/// The running server of a plugin, set in `start` and taken in `stop`.
-///
-/// ```swift
-/// struct MyTransport: Plugin {
-///     private let server = ServerSlot()
-///     func stop(_ kernel: PluginContext) async { await server.take()?.stop() }
-/// }
-/// ```
-public final class ServerSlot: Sendable {
-    private let server = Mutex<TransportServer?>(nil)
-    public init() {}
-    public func set(_ server: TransportServer) { self.server.withLock { $0 = server } }
-    public func take() -> TransportServer? {
-        server.withLock { server in
-            defer { server = nil }
-            return server
-        }
-    }
-}

@@ -32,8 +32,10 @@ enum Products {
         return nil
     }()
 
-    /// The absolute path of product `name` (`kernel`, `kernelctl`, `libhttp.so`, `libhello.so`).
+    /// The absolute path of product `name` (`kernel`, `kernelctl`, `libhttp.so`, `libhello.so`),
+    /// or of a test fixture (`libstorageprobe.so`).
     static func path(_ name: String) throws -> String {
+        if Fixtures.products.contains(name) { return try Fixtures.path(name) }
         guard let directory else {
             throw SetupError("build product '\(name)' not found: no directory above the test executable holds `kernel`; run `swift build` first")
         }
@@ -56,15 +58,14 @@ enum Products {
         let transport = sdk + ["Sources/KernelTransport"]
         let envelope = transport + ["Sources/EnvelopeTransport", "Sources/EnvelopeJSON"]
         switch product {
-        case "kernel": return ["Sources/KernelCore", "Sources/kernel", "Protocols"]
-        case "kernelctl": return ["Sources/kernelctl", "Sources/KernelClient", "Sources/EnvelopeJSON"]
+        case "kernel": return ["Sources/KernelCore", "Sources/KernelServer", "Protocols"]
+        case "kernelctl": return ["Sources/KernelCtl", "Sources/KernelClient", "Sources/EnvelopeJSON"]
         case "libhttp.so": return transport + ["Plugins/http"]
         case "libws.so": return envelope + ["Plugins/ws"]
         case "libtcp.so": return envelope + ["Plugins/tcp"]
         case "libstorage.so": return sdk + ["Plugins/storage"]
         case "libhello.so": return sdk + ["Samples/hello-swift"]
         case "libusers.so": return sdk + ["Samples/users"]
-        case "libstorageprobe.so": return sdk + ["Tests/StorageProbe"]
         default: return []
         }
     }
@@ -87,6 +88,33 @@ enum Products {
         guard stat(path, &info) == 0 else { return nil }
         return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
     }
+}
+
+/// Test fixture plugins: a package of their own (Tests/Fixtures), built by
+/// the tests from this tree, once per test process, next to the main build.
+enum Fixtures {
+    static let products: Set<String> = ["libstorageprobe.so"]
+
+    static func path(_ name: String) throws -> String {
+        let directory = try built.get()
+        return directory + "/" + name
+    }
+
+    /// `swift build` of the fixtures package (incremental after the first time).
+    private static let built: Result<String, SetupError> = {
+        let root = Products.repositoryRoot
+        let scratch = root + "/.build-fixtures"
+        let arguments = ["swift", "build", "--package-path", root + "/Tests/Fixtures", "--scratch-path", scratch]
+        do {
+            let result = try runProgram("/usr/bin/env", arguments, workDirectory: NSTemporaryDirectory(), timeout: 1_200)
+            guard result.status == 0, !result.timedOut else {
+                return .failure(SetupError("building the test fixtures failed (\(result.status)):\n\(result.stdout)\n\(result.stderr)"))
+            }
+            return .success(scratch + "/debug")
+        } catch {
+            return .failure(SetupError("cannot build the test fixtures: \(error)"))
+        }
+    }()
 }
 
 /// A fresh short directory under /tmp, for one test.

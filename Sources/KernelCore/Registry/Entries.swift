@@ -1,86 +1,7 @@
 import CKernelABI
 
-/// Registrations as the kernel keeps them: copied out of the plugin's
-/// definition structs, each owned by the plugin instance that made it.
-///
-/// Entries are immutable and shared by reference: a call in flight keeps the
-/// entry it resolved even after the registry has moved on (reload).
-
-final class EndpointEntry: @unchecked Sendable {
-    let name: String
-    /// The name as a C string, for `call_endpoint`.
-    let nameBuffer: OwnedBuffer
-    let kind: UInt32
-    let handler: kn_handler_fn
-    let onItem: kn_item_fn?
-    let onCancel: kn_cancel_fn?
-    /// ABI 1.1: the consumer has room again after a refused send.
-    let onReady: kn_ready_fn?
-    let userData: UnsafeMutableRawPointer?
-    let release: kn_release_fn?
-    let summary: String
-    let owner: PluginInstance
-
-    init(name: String, kind: UInt32, handler: kn_handler_fn, onItem: kn_item_fn?, onCancel: kn_cancel_fn?, onReady: kn_ready_fn? = nil,
-         userData: UnsafeMutableRawPointer?, release: kn_release_fn?, summary: String, owner: PluginInstance) {
-        self.name = name
-        self.nameBuffer = OwnedBuffer(name)
-        self.kind = kind
-        self.handler = handler
-        self.onItem = onItem
-        self.onCancel = onCancel
-        self.onReady = onReady
-        self.userData = userData
-        self.release = release
-        self.summary = summary
-        self.owner = owner
-    }
-
-    var kindName: String {
-        switch kind {
-        case UInt32(KN_ENDPOINT_SERVER_STREAM): "server_stream"
-        case UInt32(KN_ENDPOINT_BIDI_STREAM): "bidi_stream"
-        default: "unary"
-        }
-    }
-}
-
-/// An endpoint with the middleware that wraps it: what a call resolves to,
-/// built once per registry change so a call takes one reference.
-///
-/// The hot path reads `steps` and `holders`, which hold no references:
-/// walking them costs no retain or release. The entries they point into are
-/// kept alive by `endpoint` and `chain`, and plugin instances are never freed.
-final class ResolvedEndpoint: @unchecked Sendable {
-    struct Step {
-        let function: kn_middleware_fn
-        let userData: UnsafeMutableRawPointer?
-    }
-
-    let endpoint: EndpointEntry
-    let chain: [MiddlewareEntry]
-    let steps: ContiguousArray<Step>
-    let handler: kn_handler_fn
-    let handlerUserData: UnsafeMutableRawPointer?
-    /// Each plugin the call passes through, once: they count it in flight.
-    let holders: ContiguousArray<Unmanaged<PluginInstance>>
-
-    init(endpoint: EndpointEntry, chain: [MiddlewareEntry]) {
-        self.endpoint = endpoint
-        self.chain = chain
-        steps = ContiguousArray(chain.map { Step(function: $0.function, userData: $0.userData) })
-        handler = endpoint.handler
-        handlerUserData = endpoint.userData
-        var holders: ContiguousArray<Unmanaged<PluginInstance>> = [Unmanaged.passUnretained(endpoint.owner)]
-        for middleware in chain where !holders.contains(where: { $0.toOpaque() == Unmanaged.passUnretained(middleware.owner).toOpaque() }) {
-            holders.append(Unmanaged.passUnretained(middleware.owner))
-        }
-        self.holders = holders
-    }
-
-    func begin() { for holder in holders { holder._withUnsafeGuaranteedRef { $0.beginCall() } } }
-    func end() { for holder in holders { holder._withUnsafeGuaranteedRef { $0.endCall() } } }
-}
+/// The other registrations as the kernel keeps them, each owned by the
+/// plugin instance that made them (endpoints: EndpointEntry.swift).
 
 final class MiddlewareEntry: @unchecked Sendable {
     let name: String
@@ -178,23 +99,4 @@ struct ServiceEntry: @unchecked Sendable {
     let minor: UInt32
     let table: UnsafeRawPointer
     let owner: PluginInstance
-}
-
-/// Everything one plugin instance registered.
-struct Registrations: Sendable {
-    var endpoints: [EndpointEntry] = []
-    var routes: [RouteEntry] = []
-    var middleware: [MiddlewareEntry] = []
-    var transports: [TransportEntry] = []
-    var jobs: [JobEntry] = []
-    var eventHandlers: [EventHandlerEntry] = []
-    var services: [ServiceEntry] = []
-
-    /// Runs every release hook, once, after the last call has drained.
-    func releaseUserData() {
-        for entry in endpoints { entry.release?(entry.userData) }
-        for entry in middleware { entry.release?(entry.userData) }
-        for entry in jobs { entry.release?(entry.userData) }
-        for entry in eventHandlers { entry.release?(entry.userData) }
-    }
 }

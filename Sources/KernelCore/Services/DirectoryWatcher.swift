@@ -57,7 +57,7 @@ final class DirectoryWatcher: Sendable {
                 let length = buffer.withUnsafeBytes { Int($0.load(fromByteOffset: offset + 12, as: UInt32.self)) }
                 let nameBytes = buffer[(offset + 16)..<min(offset + 16 + length, count)].prefix { $0 != 0 }
                 let name = String(decoding: nameBytes, as: UTF8.self)
-                if Kernel.isPluginFileName(name) { schedule("\(directory)/\(name)") }
+                if PluginFiles.isPluginFileName(name) { schedule("\(directory)/\(name)") }
                 offset += 16 + length
             }
         }

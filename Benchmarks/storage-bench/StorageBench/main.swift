@@ -5,7 +5,7 @@ import StorageEngine
 // directly on SQLite (raw C API, the schema and pragmas the plugin uses),
 // through the storage engine without the kernel, and the same on
 // PostgreSQL. The through-the-kernel figures come from the probe plugin's
-// probe.bench endpoint; Samples/storage-bench/run.sh runs both halves.
+// probe.bench endpoint; Benchmarks/storage-bench/run.sh runs both halves.
 //
 //   storage-bench [--operations N] [--value-bytes N] [--postgres URL]
 

@@ -6,16 +6,19 @@
 #     the kernel, PostgresNIO directly (storage-bench);
 # on SQLite (synchronous=FULL) and on a local PostgreSQL (fsync on).
 #
-#   Samples/storage-bench/run.sh [operations] [http port]
+#   Benchmarks/storage-bench/run.sh [operations] [http port]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 operations=${1:-5000}
 port=${2:-18090}
 scratch=.build-release
-for product in kernel http storage storageprobe storage-bench; do
+for product in kernel http storage storage-bench; do
   swift build -c release --scratch-path "$scratch" --product "$product" >/dev/null
 done
+# The probe plugin is a test fixture: its own package, its own build folder.
+swift build -c release --package-path Tests/Fixtures --scratch-path .build-fixtures-release --product storageprobe >/dev/null
 bin="$scratch/release"
+probe=".build-fixtures-release/release/libstorageprobe.so"
 
 work=$(mktemp -d /tmp/storage-bench-XXXXXX)
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -37,7 +40,7 @@ url="postgres://postgres@127.0.0.1:$pgport/bench?sslmode=disable"
 through_kernel() { # backend settings...
   local name=$1; shift
   rm -rf "$work/k" && mkdir -p "$work/k/plugins" "$work/k/data"
-  cp "$bin/libhttp.so" "$bin/libstorage.so" "$bin/libstorageprobe.so" "$work/k/plugins/"
+  cp "$bin/libhttp.so" "$bin/libstorage.so" "$probe" "$work/k/plugins/"
   "$bin/kernel" --plugins "$work/k/plugins" --data "$work/k/data" --set http.port="$port" "$@" >"$work/k/kernel.log" 2>&1 &
   kernel_pid=$!
   for _ in $(seq 1 100); do curl -sf -XPOST "localhost:$port/api/probe.backend" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -1,5 +1,4 @@
 import Foundation
-import CKernelABI
 import KernelSDK
 
 /// A SQL value as JSON: null, true, 12, 1.5, "text", {"blob": "<base64>"}.
@@ -90,49 +89,29 @@ enum ProbeSQL {
                 return ["code": error.code.rawValue, "message": error.message]
             }
         }
-        // Begins a transaction and runs statements through the raw C table,
-        // then never ends it, as a plugin failing mid-way would: the service
-        // must roll it back by itself.
-        kernel.endpoint("probe.sql.abandon") { (body: TransactionBody, _) async throws -> [String: UInt64] in
-            ["tx": try await RawTransaction.beginAndAbandon(kernel, body.statements.map(\.sql))]
+        // Begins a transaction, runs statements, then never ends it, as a
+        // plugin hung mid-way would: the service must roll it back by itself.
+        kernel.endpoint("probe.sql.abandon") { (body: TransactionBody, _) async throws -> Empty in
+            let started = AsyncStream<Result<Void, PluginError>>.makeStream()
+            Task {
+                try? await storage.sql.transaction { tx in
+                    do {
+                        for statement in body.statements { try await tx.execute(statement.sql) }
+                        started.continuation.yield(.success(()))
+                    } catch {
+                        started.continuation.yield(.failure(PluginError(error)))
+                        return
+                    }
+                    try await Task.sleep(for: .seconds(86_400))
+                }
+            }
+            var results = started.stream.makeAsyncIterator()
+            try await results.next()?.get()
+            return Empty()
         }
         kernel.endpoint("probe.sql.migrate") { (body: MigrateBody, _) async throws in
             try await storage.sql.migrate(body.migrations.map { Migration($0.version, $0.sql) })
             return Empty()
         }
-    }
-}
-
-/// The C ABI of kn_storage.h used directly, without the SDK's transaction.
-enum RawTransaction {
-    final class Pending: @unchecked Sendable {
-        let continuation: CheckedContinuation<(kn_status, UInt64, String), Never>
-        init(_ continuation: CheckedContinuation<(kn_status, UInt64, String), Never>) { self.continuation = continuation }
-    }
-
-    static func beginAndAbandon(_ kernel: PluginContext, _ statements: [String]) async throws -> UInt64 {
-        var found: UnsafeRawPointer?
-        var minor: UInt32 = 0
-        guard kernel.host.pointee.lookup_service(kernel.handle, KN_STORAGE_SERVICE, UInt32(KN_STORAGE_MAJOR), 0, &found, &minor) == KN_OK,
-              let found else { throw PluginError(.unavailable, "no storage service") }
-        nonisolated(unsafe) let table = found.assumingMemoryBound(to: kn_storage_api.self)
-        let handle = kernel.handle
-        let (status, tx, message) = await withCheckedContinuation { continuation in
-            table.pointee.sql_begin(handle, { userData, status, message, tx in
-                Unmanaged<Pending>.fromOpaque(userData!).takeRetainedValue().continuation
-                    .resume(returning: (status, tx, message.map { String(cString: $0) } ?? ""))
-            }, Unmanaged.passRetained(Pending(continuation)).toOpaque())
-        }
-        guard status == KN_OK else { throw PluginError(.init(status: status), message) }
-        for sql in statements {
-            let (status, _, message) = await withCheckedContinuation { continuation in
-                table.pointee.sql_run(handle, tx, sql, nil, 0, { userData, status, message, _ in
-                    Unmanaged<Pending>.fromOpaque(userData!).takeRetainedValue().continuation
-                        .resume(returning: (status, 0, message.map { String(cString: $0) } ?? ""))
-                }, Unmanaged.passRetained(Pending(continuation)).toOpaque())
-            }
-            guard status == KN_OK else { throw PluginError(.init(status: status), message) }
-        }
-        return tx
     }
 }

@@ -1,14 +1,16 @@
-/// The documented limits of Protocols/kn_storage.h, checked before any
-/// backend sees a request so both backends refuse the same inputs.
+import CKernelABI
+
+/// The limits `Protocols/kn_storage.h` defines (`KN_STORAGE_MAX_*`), checked
+/// before any backend sees a request so both backends refuse the same inputs.
 public enum Limits {
-    public static let maxKeyBytes = 1024
-    public static let maxValueBytes = 1024 * 1024
-    public static let maxRecordBytes = 1024 * 1024
-    public static let maxStreamBytes = 128
-    public static let maxPage = 1000
-    public static let maxSQLBytes = 1024 * 1024
-    public static let maxParameterBytes = 16 * 1024 * 1024
-    static let maxNamespaceBytes = 64
+    public static let maxKeyBytes = Int(KN_STORAGE_MAX_KEY_BYTES)
+    public static let maxValueBytes = Int(KN_STORAGE_MAX_VALUE_BYTES)
+    public static let maxRecordBytes = Int(KN_STORAGE_MAX_RECORD_BYTES)
+    public static let maxStreamBytes = Int(KN_STORAGE_MAX_STREAM_BYTES)
+    public static let maxPage = Int(KN_STORAGE_MAX_PAGE)
+    public static let maxSQLBytes = Int(KN_STORAGE_MAX_SQL_BYTES)
+    public static let maxParameterBytes = Int(KN_STORAGE_MAX_PARAM_BYTES)
+    static let maxNamespaceBytes = Int(KN_STORAGE_MAX_NAMESPACE_BYTES)
 
     public static func checkKey(_ key: [UInt8]) throws {
         if key.isEmpty { throw StorageError.invalidArgument("key must not be empty") }

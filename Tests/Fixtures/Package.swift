@@ -1,0 +1,26 @@
+// swift-tools-version:6.0
+// Test fixtures: plugins the integration tests load, built by the tests
+// themselves (Tests/IntegrationTests/Products.swift), so that no product of
+// the main package exists only for tests.
+import Foundation
+import PackageDescription
+
+// A path dependency is named after its folder, which differs between checkouts.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let rootPackage = root.lastPathComponent.lowercased()
+
+let package = Package(
+    name: "Fixtures",
+    products: [
+        // Drives the storage service through the SDK (integration tests, storage benchmark).
+        .library(name: "storageprobe", type: .dynamic, targets: ["StorageProbePlugin"]),
+    ],
+    dependencies: [.package(path: "../..")],
+    targets: [
+        .target(
+            name: "StorageProbePlugin",
+            dependencies: [.product(name: "KernelSDK", package: rootPackage)],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
+        ),
+    ]
+)
