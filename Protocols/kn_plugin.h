@@ -78,7 +78,9 @@
  *                The kernel's one thread on which every load, unload and
  *                reload runs, one at a time. kn_plugin_entry, init, start,
  *                stop and release run there. A host function marked "control
- *                thread" may be called only there (from init, start or stop).
+ *                thread" may be called only while init, start or stop runs:
+ *                on that thread, or on a thread it waits for before it
+ *                returns (the Swift SDK runs its async hooks so).
  *   the call's thread
  *                The thread that has a call at that moment; a call has one
  *                at a time: its starter until call_dispatch, then each

@@ -21,12 +21,15 @@ public final class PluginContext: @unchecked Sendable {
     package let host: UnsafePointer<kn_host_api>
     /// This plugin, as the kernel knows it (`kn_plugin *`).
     package let handle: OpaquePointer
+    /// The kernel has `call_ready` (ABI 1.1): stream senders can wait for it.
+    package let hostHasCallReady: Bool
     /// The first registration the kernel refused, which fails init.
     var firstFailure: kn_status?
 
     init(host: UnsafePointer<kn_host_api>, handle: OpaquePointer) {
         self.host = host
         self.handle = handle
+        hostHasCallReady = Self.table(host, has: \.call_ready)
     }
 
     /// Severity of a log line.
@@ -73,7 +76,9 @@ public final class PluginContext: @unchecked Sendable {
 
     /// Whether the kernel's table has `function` (it was appended in a
     /// later minor than the kernel's): `kn_plugin.h`'s `KN_HOST_HAS`.
-    package func hostHas<T>(_ function: KeyPath<kn_host_api, T>) -> Bool {
+    package func hostHas<T>(_ function: KeyPath<kn_host_api, T>) -> Bool { Self.table(host, has: function) }
+
+    static func table<T>(_ host: UnsafePointer<kn_host_api>, has function: KeyPath<kn_host_api, T>) -> Bool {
         guard let offset = MemoryLayout<kn_host_api>.offset(of: function) else { return false }
         return Int(host.pointee.struct_size) >= offset + MemoryLayout<T>.size
     }

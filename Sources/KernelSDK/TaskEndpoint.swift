@@ -10,6 +10,8 @@ import Synchronization
 /// task completes the call, so the handle stays valid while it runs.
 final class TaskEndpoint: @unchecked Sendable {
     private let host: UnsafePointer<kn_host_api>
+    /// The kernel has `call_ready` (read once: it is the same table for the process).
+    private let hostHasCallReady: Bool
     private let takesItems: Bool
     private let run: @Sendable (RequestContext, CallTask) async throws -> Void
     private let calls = Mutex<[Int: CallTask]>([:])
@@ -19,6 +21,7 @@ final class TaskEndpoint: @unchecked Sendable {
     init(host: UnsafePointer<kn_host_api>, takesItems: Bool = false,
          _ run: @escaping @Sendable (RequestContext, CallTask) async throws -> Void) {
         self.host = host
+        self.hostHasCallReady = PluginContext.table(host, has: \.call_ready)
         self.takesItems = takesItems
         self.run = run
     }
@@ -53,11 +56,6 @@ final class TaskEndpoint: @unchecked Sendable {
             }
         }
         state.attach(task)
-    }
-
-    private var hostHasCallReady: Bool {
-        guard let offset = MemoryLayout<kn_host_api>.offset(of: \kn_host_api.call_ready) else { return false }
-        return Int(host.pointee.struct_size) >= offset + MemoryLayout<UnsafeRawPointer>.size
     }
 
     /// A client item (transport's thread, in order). An empty item is the

@@ -45,7 +45,7 @@ open class TransportCall: @unchecked Sendable {
         guard let call = host.pointee.call_new(kernel.handle, name) else { throw PluginError(.internal, "cannot create a call") }
         self.call = call
         self.streamQueue = max(1, streamQueue)
-        canSignalReady = kernel.hostHas(\.call_ready)
+        canSignalReady = kernel.hostHasCallReady
     }
 
     deinit { host.pointee.call_release(call) }

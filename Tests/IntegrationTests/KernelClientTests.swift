@@ -219,15 +219,41 @@ final class KernelClientTests: IntegrationTestCase {
         }
     }
 
-    func testStreamsOverHTTPAreUnsupported() async throws {
+    func testServerStreamsOverHTTPArriveAsLinesAndCancelByClosing() async throws {
         let kernel = try startKernelForClients()
         let client = try await connect(kernel.http, "http")
-        let refused = try await thrownError("a stream over http") {
-            try await client.stream("hello.ticker", TickerBody(count: 1, intervalMs: 0))
+        let stream = try await within("start hello.ticker over http") {
+            try await client.stream("hello.ticker", TickerBody(count: 20, intervalMs: 0))
         }
+        let drained = try await drain(stream, "hello.ticker over http")
+        XCTAssertNil(drained.failure, String(describing: drained.failure))
+        XCTAssertEqual(try drained.items.map { try $0.decode(TickBody.self).n }, Array(1...20))
+
+        // A client item has no way over HTTP.
+        let chat = try await client.stream("hello.chat", ChatRequestBody(name: "ada"))
+        let refused = try await thrownError("an item over http") { try await chat.send(ChatLineBody(text: "x")) }
         if case .unsupported? = refused as? KernelClientError {} else {
             XCTFail("expected unsupported, got \(String(describing: refused))")
         }
+        await chat.cancel()
+
+        let before = try await streamCounts(kernel.http) { $0.active == 0 }
+        let long = try await client.stream("hello.ticker", TickerBody(count: 100_000, intervalMs: 20))
+        let (firstItem, reader) = startReading(long)
+        try await within("the first tick over http") { await firstItem() }
+        await long.cancel()
+        let ended = try await within("the end of the stream after cancel over http") { await reader.value }
+        if case .call(let code, _, _)? = ended.failure as? KernelClientError {
+            XCTAssertEqual(code, "cancelled")
+        } else {
+            XCTFail("expected cancelled, got \(String(describing: ended.failure))")
+        }
+        let counts = try await streamCounts(kernel.http) { $0.cancelled >= before.cancelled + 1 && $0.active == 0 }
+        XCTAssertEqual(counts.active, 0, "\(counts)")
+
+        // The client's own connection goes on.
+        let hello = try await within("hello after a stream over http") { try await client.call("hello", NoFields()) }
+        XCTAssertEqual(try hello.decode(MessageBody.self).message, "hello")
         await client.close()
     }
 

@@ -17,7 +17,7 @@ final class KernelctlViaTests: IntegrationTestCase {
             XCTAssertEqual(denied.status, 1, "\(via): \(denied.stdout)")
             XCTAssertTrue(denied.stderr.hasPrefix("kernelctl: unauthorized"), "\(via): \(denied.stderr)")
         }
-        for via in ["ws", "tcp"] {
+        for via in ["http", "ws", "tcp"] {
             let ticks = try kernelctl(kernel, ["call", "hello.ticker", #"{"count":4,"intervalMs":10}"#, "--via", via])
             XCTAssertEqual(ticks.status, 0, "\(via): \(ticks.stderr)")
             let lines = ticks.stdout.split(separator: "\n").compactMap {

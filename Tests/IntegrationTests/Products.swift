@@ -100,15 +100,19 @@ enum Fixtures {
         return directory + "/" + name
     }
 
-    /// `swift build` of the fixtures package (incremental after the first time).
+    /// A clean `swift build` of the fixtures package: it compiles the SDK from
+    /// this tree as it is now (an incremental build of a path dependency can
+    /// miss a file added to it). The packages stay resolved between runs.
     private static let built: Result<String, SetupError> = {
         let root = Products.repositoryRoot
         let scratch = root + "/.build-fixtures"
-        let arguments = ["swift", "build", "--package-path", root + "/Tests/Fixtures", "--scratch-path", scratch]
+        let package = ["--package-path", root + "/Tests/Fixtures", "--scratch-path", scratch]
         do {
-            let result = try runProgram("/usr/bin/env", arguments, workDirectory: NSTemporaryDirectory(), timeout: 1_200)
-            guard result.status == 0, !result.timedOut else {
-                return .failure(SetupError("building the test fixtures failed (\(result.status)):\n\(result.stdout)\n\(result.stderr)"))
+            for arguments in [["swift", "package"] + package + ["clean"], ["swift", "build"] + package] {
+                let result = try runProgram("/usr/bin/env", arguments, workDirectory: NSTemporaryDirectory(), timeout: 1_200)
+                guard result.status == 0, !result.timedOut else {
+                    return .failure(SetupError("\(arguments.joined(separator: " ")) failed (\(result.status)):\n\(result.stdout)\n\(result.stderr)"))
+                }
             }
             return .success(scratch + "/debug")
         } catch {

@@ -1,4 +1,5 @@
 import CKernelABI
+import Dispatch
 import Glibc
 import Synchronization
 
@@ -30,6 +31,8 @@ final class PluginInstance: @unchecked Sendable {
     private let config: [String: OwnedBuffer]
     private let dataDirectory: OwnedBuffer
     private let inFlight = Atomic<Int>(0)
+    private let draining = Atomic<Bool>(false)
+    private let drained = DispatchSemaphore(value: 0)
     private let metrics = Mutex<[String: Int64]>([:])
 
     var name: String { image.name }
@@ -58,16 +61,23 @@ final class PluginInstance: @unchecked Sendable {
     // MARK: Calls in flight
 
     func beginCall() { inFlight.add(1, ordering: .relaxed) }
-    func endCall() { inFlight.subtract(1, ordering: .releasing) }
+    func endCall() {
+        // The last call out wakes a drain that waits for it; otherwise this is one atomic.
+        if inFlight.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 && draining.load(ordering: .acquiring) {
+            drained.signal()
+        }
+    }
     var callsInFlight: Int { inFlight.load(ordering: .acquiring) }
 
-    /// Waits until no call is in flight, or the deadline passes. Control thread.
-    /// Returns whether it drained.
+    /// Waits until no call is in flight, or the deadline passes: woken by
+    /// the last call's end, not by polling. Control thread. Returns whether it drained.
     func drain(timeoutMilliseconds: Int) -> Bool {
-        let deadline = currentMilliseconds() + Int64(timeoutMilliseconds)
+        draining.store(true, ordering: .releasing)
+        defer { draining.store(false, ordering: .releasing) }
+        let deadline = DispatchTime.now() + .milliseconds(timeoutMilliseconds)
+        // A signal left from an earlier drain only makes the count be read again.
         while callsInFlight > 0 {
-            if currentMilliseconds() >= deadline { return false }
-            usleep(2_000)
+            if drained.wait(timeout: deadline) == .timedOut { return callsInFlight == 0 }
         }
         return true
     }
