@@ -193,6 +193,7 @@ private final class HTTPStreamHandler: ChannelInboundHandler, Sendable {
     nonisolated(unsafe) private var head: HTTPResponseHead?
     nonisolated(unsafe) private var pending = ByteBuffer()
     nonisolated(unsafe) private var failure: (any Error)?
+    nonisolated(unsafe) private var heldErrorLine: [UInt8]?
     nonisolated(unsafe) private var finished = false
 
     init(stream: KernelStream, connection: HTTPStreamConnection) {
@@ -246,12 +247,19 @@ private final class HTTPStreamHandler: ChannelInboundHandler, Sendable {
         pending.discardReadBytes()
     }
 
-    /// One item, or the error that ends the stream.
+    /// One item; a line `{"error":...}` is the stream's failure only if it
+    /// is the last one (an item may look the same), so it waits for the next.
     private func line(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
+        if let held = heldErrorLine {
+            heldErrorLine = nil
+            failure = nil
+            stream.yield(JSONBody(held))
+        }
         if let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any], object.count == 1,
            let error = object["error"], let encoded = try? JSONSerialization.data(withJSONObject: error) {
             failure = EnvelopeSession.callError(Array(encoded))
+            heldErrorLine = bytes
         } else {
             stream.yield(JSONBody(bytes))
         }

@@ -39,7 +39,7 @@ extension PluginContext {
         _ handler: @escaping @Sendable (Request, RequestContext) async throws -> Response
     ) {
         let endpoint = TaskEndpoint(host: host) { request in
-            request.respond(json: try await handler(try request.decode(Request.self), request))
+            try Reply.encoding(try await handler(try request.decode(Request.self), request))
         }
         var def = kn_endpoint_def()
         def.struct_size = UInt32(MemoryLayout<kn_endpoint_def>.size)
@@ -156,7 +156,7 @@ extension PluginContext {
     ) {
         let job = TaskEndpoint(host: host) { request in
             try await handler(try request.decode(Payload.self), request)
-            request.respond(Array("{}".utf8))
+            return .empty
         }
         var def = kn_job_def()
         def.struct_size = UInt32(MemoryLayout<kn_job_def>.size)

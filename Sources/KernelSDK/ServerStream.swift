@@ -148,7 +148,7 @@ extension PluginContext {
                                 _ run: @escaping @Sendable (RequestContext, CallTask) async throws -> Void) {
         let endpoint = TaskEndpoint(host: host, takesItems: kind == KN_ENDPOINT_BIDI_STREAM) { request, task in
             try await run(request, task)
-            request.respond(Array("{}".utf8))
+            return .empty
         }
         var def = kn_endpoint_def()
         def.struct_size = UInt32(MemoryLayout<kn_endpoint_def>.size)

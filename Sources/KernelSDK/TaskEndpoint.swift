@@ -13,20 +13,21 @@ final class TaskEndpoint: @unchecked Sendable {
     /// The kernel has `call_ready` (read once: it is the same table for the process).
     private let hostHasCallReady: Bool
     private let takesItems: Bool
-    private let run: @Sendable (RequestContext, CallTask) async throws -> Void
+    private let run: @Sendable (RequestContext, CallTask) async throws -> Reply
     private let calls = Mutex<[Int: CallTask]>([:])
 
-    /// `run` completes the call on success; an error it throws becomes the
-    /// call's failure. `takesItems`: client items reach `CallTask.items`.
+    /// `run` returns the call's result; an error it throws becomes the
+    /// call's failure. The endpoint completes the call, once `run` is done
+    /// and the call is forgotten. `takesItems`: client items reach `CallTask.items`.
     init(host: UnsafePointer<kn_host_api>, takesItems: Bool = false,
-         _ run: @escaping @Sendable (RequestContext, CallTask) async throws -> Void) {
+         _ run: @escaping @Sendable (RequestContext, CallTask) async throws -> Reply) {
         self.host = host
         self.hostHasCallReady = PluginContext.table(host, has: \.call_ready)
         self.takesItems = takesItems
         self.run = run
     }
 
-    convenience init(host: UnsafePointer<kn_host_api>, _ run: @escaping @Sendable (RequestContext) async throws -> Void) {
+    convenience init(host: UnsafePointer<kn_host_api>, _ run: @escaping @Sendable (RequestContext) async throws -> Reply) {
         self.init(host: host) { request, _ in try await run(request) }
     }
 
@@ -41,18 +42,24 @@ final class TaskEndpoint: @unchecked Sendable {
         let key = Int(bitPattern: call)
         calls.withLock { $0[key] = state }
         let task = Task { [self] in
-            var failure: (any Error)?
+            let outcome: Result<Reply, any Error>
             do {
-                try await run(request, state)
+                outcome = .success(try await run(request, state))
             } catch {
-                failure = error
+                outcome = .failure(error)
             }
-            // Forget the call before completing it: after completion its handle may be reused.
-            _ = calls.withLock { $0.removeValue(forKey: key) }
+            // Forget the call before completing it: after completion its handle
+            // (the key) may be reused by a new call, whose entry must stay.
+            calls.withLock { calls in
+                if calls[key] === state { calls.removeValue(forKey: key) }
+            }
             if let overflow = state.overflow {
                 request.fail(overflow)
-            } else if let failure {
-                request.fail(state.isCancelled ? PluginError(.cancelled, "call cancelled") : failure)
+            } else {
+                switch outcome {
+                case .success(let reply): request.respond(reply.bytes, contentType: reply.contentType)
+                case .failure(let failure): request.fail(state.isCancelled ? PluginError(.cancelled, "call cancelled") : failure)
+                }
             }
         }
         state.attach(task)
@@ -79,6 +86,21 @@ final class TaskEndpoint: @unchecked Sendable {
 
     func cancel(_ call: OpaquePointer) {
         calls.withLock { $0[Int(bitPattern: call)] }?.cancel()
+    }
+}
+
+/// A call's result, made by the handler's task and sent once the call is forgotten.
+struct Reply: Sendable {
+    var bytes: [UInt8]
+    var contentType: String
+
+    /// `{}`: the result of a stream or a job.
+    static let empty = Reply(bytes: Array("{}".utf8), contentType: "application/json")
+
+    /// A handler's response: as is for a `RawResponse`, otherwise JSON.
+    static func encoding<T: Encodable>(_ value: T) throws(PluginError) -> Reply {
+        if let raw = value as? RawResponse { return Reply(bytes: raw.bytes, contentType: raw.contentType) }
+        return Reply(bytes: try JSON.encode(value, what: "response"), contentType: "application/json")
     }
 }
 

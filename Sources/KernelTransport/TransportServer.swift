@@ -98,9 +98,11 @@ public final class TransportServer: Sendable {
             group.addTask { await connections.waitUntilEmpty() }
             group.addTask { try? await Task.sleep(for: self.settings.drainTimeout) }
             await group.next()
+            // Drained, or out of time: cut what is left. Closing the last
+            // connection is also what ends the wait still in the group.
+            connections.closeAll()
             group.cancelAll()
         }
-        connections.closeAll()
         // Completions that arrive from now on find the server gone instead of a dead event loop.
         life.end()
         try? await group.shutdownGracefully()

@@ -34,3 +34,33 @@ final class TransportReloadTests: IntegrationTestCase {
         }
     }
 }
+
+/// A stream that outlives the drain timeout does not hold a transport's
+/// stop (or the kernel's control thread) up: it is cut, and the reload
+/// completes.
+final class TransportDrainTimeoutTests: IntegrationTestCase {
+    func testAReloadCutsAStreamThatOutlivesTheDrainTimeout() throws {
+        let (kernel, wsPort, tcpPort) = try startKernelWithAllTransports(
+            settings: ["ws.drain_timeout_ms=300", "tcp.drain_timeout_ms=300", "http.drain_timeout_ms=300"])
+        let readers: [(String, () throws -> StreamReader)] = [
+            ("ws", { try EnvelopeStreamReader(try WSTestClient(port: wsPort)) }),
+            ("tcp", { try EnvelopeStreamReader(try TCPTestClient(port: tcpPort)) }),
+            ("http", { try HTTPStreamReader(try HTTPConnection(port: kernel.httpPort)) }),
+        ]
+        for (name, connect) in readers {
+            let reader = try connect()
+            defer { reader.close() }
+            // Ten minutes of ticks: far past the drain timeout.
+            try reader.start("hello.ticker", ["count": 30_000, "intervalMs": 20])
+            waitForStreamCounts(kernel) { $0["active"] as? Int == 1 }
+
+            let reload = try runProgram(try Products.path("kernelctl"), ["--socket", kernel.socketPath, "reload", name],
+                                        workDirectory: kernel.root, timeout: 30)
+            XCTAssertFalse(reload.timedOut, "\(name): the reload never finished")
+            XCTAssertEqual(reload.status, 0, "\(name): \(reload.stderr)")
+            // The stream's connection was cut, so its handler was cancelled.
+            waitForStreamCounts(kernel) { $0["active"] as? Int == 0 }
+            XCTAssertEqual(try HTTP.call(port: kernel.httpPort, "hello").status, 200, "\(name): the kernel stopped serving")
+        }
+    }
+}

@@ -35,6 +35,9 @@ final class Call: @unchecked Sendable {
     /// Set once the handler has been called: only then do on_item and
     /// on_cancel reach it (a middleware may still hold the call before).
     private let handlerReached = Atomic<Bool>(false)
+    /// The starter ended the client's items before the handler had the call:
+    /// the end is delivered as soon as it has.
+    private let endPending = Atomic<Bool>(false)
 
     /// The starter calls `call_ready` after refusing an item (ABI 1.1);
     /// for an older one the kernel signals the handler itself.
@@ -187,12 +190,18 @@ final class Call: @unchecked Sendable {
             let step = running.steps[index]
             step.function(step.userData, handle)
         } else if index == running.steps.count {
-            handlerReached.store(true, ordering: .releasing)
-            if cancelled.load(ordering: .acquiring) {
+            // Sequentially consistent with cancel() and push(): whichever
+            // runs second sees the other's write, so nothing is missed.
+            handlerReached.store(true, ordering: .sequentiallyConsistent)
+            if cancelled.load(ordering: .sequentiallyConsistent) {
                 fail(KN_ERR_CANCELLED, "cancelled before the handler ran")
                 return
             }
             running.handler(running.handlerUserData, handle)
+            // A plain load first: the exchange (a locked instruction) only when an end waits.
+            if endPending.load(ordering: .sequentiallyConsistent) && endPending.exchange(false, ordering: .sequentiallyConsistent) {
+                _ = push(.empty)
+            }
         }
     }
 
@@ -236,6 +245,13 @@ final class Call: @unchecked Sendable {
     /// drain cannot free user_data under it.
     func push(_ item: kn_bytes) -> kn_status {
         guard dispatched, !completed.load(ordering: .acquiring) else { return KN_ERR_CANCELLED }
+        if item.len == 0 && !handlerReached.load(ordering: .sequentiallyConsistent) {
+            // The end of the client's items, before the handler has the call
+            // (a middleware holds it): kept, and delivered when it gets there.
+            endPending.store(true, ordering: .sequentiallyConsistent)
+            guard handlerReached.load(ordering: .sequentiallyConsistent),
+                  endPending.exchange(false, ordering: .sequentiallyConsistent) else { return KN_OK }
+        }
         guard handlerReached.load(ordering: .acquiring), let running else { return KN_ERR_UNAVAILABLE }
         guard let onItem = running.endpoint.onItem else { return KN_ERR_INVALID_ARGUMENT }
         running.begin()
@@ -249,8 +265,9 @@ final class Call: @unchecked Sendable {
     /// on_cancel; a call still in its middleware fails when it reaches the handler.
     func cancel() {
         guard dispatched, !completed.load(ordering: .acquiring),
-              !cancelled.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        guard handlerReached.load(ordering: .acquiring), let running, let onCancel = running.endpoint.onCancel else { return }
+              !cancelled.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        guard handlerReached.load(ordering: .sequentiallyConsistent), let running,
+              let onCancel = running.endpoint.onCancel else { return }
         running.begin()
         defer { running.end() }
         guard !completed.load(ordering: .acquiring) else { return }

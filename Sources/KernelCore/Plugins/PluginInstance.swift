@@ -63,17 +63,18 @@ final class PluginInstance: @unchecked Sendable {
     func beginCall() { inFlight.add(1, ordering: .relaxed) }
     func endCall() {
         // The last call out wakes a drain that waits for it; otherwise this is one atomic.
-        if inFlight.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 && draining.load(ordering: .acquiring) {
+        // Sequentially consistent with drain(): one of the two sees the other.
+        if inFlight.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 && draining.load(ordering: .sequentiallyConsistent) {
             drained.signal()
         }
     }
-    var callsInFlight: Int { inFlight.load(ordering: .acquiring) }
+    var callsInFlight: Int { inFlight.load(ordering: .sequentiallyConsistent) }
 
     /// Waits until no call is in flight, or the deadline passes: woken by
     /// the last call's end, not by polling. Control thread. Returns whether it drained.
     func drain(timeoutMilliseconds: Int) -> Bool {
-        draining.store(true, ordering: .releasing)
-        defer { draining.store(false, ordering: .releasing) }
+        draining.store(true, ordering: .sequentiallyConsistent)
+        defer { draining.store(false, ordering: .sequentiallyConsistent) }
         let deadline = DispatchTime.now() + .milliseconds(timeoutMilliseconds)
         // A signal left from an earlier drain only makes the count be read again.
         while callsInFlight > 0 {

@@ -100,7 +100,8 @@ struct TopicPattern: Sendable, CustomStringConvertible {
 }
 
 /// A path segment with its `%XX` escapes decoded, as UTF-8. A segment whose
-/// escapes are malformed or decode to invalid UTF-8 is kept as it came.
+/// escapes are malformed, decode to invalid UTF-8 or to a NUL (which C
+/// readers would cut at) is kept as it came.
 func percentDecoded(_ segment: String) -> String {
     guard segment.utf8.contains(UInt8(ascii: "%")) else { return segment }
     var bytes: [UInt8] = []
@@ -112,6 +113,7 @@ func percentDecoded(_ segment: String) -> String {
             continue
         }
         guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return segment }
+        guard high << 4 | low != 0 else { return segment }
         bytes.append(high << 4 | low)
     }
     return String(validating: bytes, as: UTF8.self) ?? segment
