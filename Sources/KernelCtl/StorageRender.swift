@@ -6,6 +6,7 @@ enum StorageRender {
         var lines = KeyValueList()
         lines.append("backend", Output.text(result["backend"]))
         lines.append("location", Output.text(result["location"]))
+        lines.append("state", Output.text(result["state"]))
         lines.append("size", bytes(result["size_bytes"]))
         lines.append("sql spaces", Output.text(result["sql_spaces"]))
         lines.append("open transactions", Output.text(result["open_transactions"]))

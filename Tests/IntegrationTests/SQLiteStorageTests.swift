@@ -29,4 +29,28 @@ final class SQLiteStorageTests: StorageTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: path), path)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path + "-wal"), "no WAL file next to \(path)")
     }
+
+    /// `storage.ttl_sweep_ms` sets how often expired keys are deleted from
+    /// the file (reads ignore them at once; the sweep frees the rows).
+    func testExpiredKeysAreSweptAtTheConfiguredPeriod() throws {
+        let kernel = try startStorageKernel(settings: ["storage.ttl_sweep_ms=100"])
+        try ok(kernel, "probe.kv.put", ["key": "short", "value": "v", "ttl_ms": 200])
+        try ok(kernel, "probe.kv.put", ["key": "kept", "value": "v"])
+        let path = kernel.dataDirectory + "/plugins/storage/storage.sqlite"
+        func rows() throws -> Int {
+            // Read the file as another SQLite client would (WAL lets it read beside the kernel).
+            let result = try runProgram("/usr/bin/env", ["python3", "-c", """
+                import sqlite3, sys
+                db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+                print(db.execute("SELECT count(*) FROM kn_kv WHERE ns = 'storageprobe'").fetchone()[0])
+                """, path], workDirectory: kernel.root)
+            guard result.status == 0, let count = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw SetupError("cannot count rows: \(result.stderr)")
+            }
+            return count
+        }
+        XCTAssertEqual(try rows(), 2)
+        // The default period is 5 s: within 3 s only the configured one can have run.
+        XCTAssertTrue(try waitUntil(timeout: 3, interval: 0.1) { try rows() == 1 }, "the expired row is still in the file")
+    }
 }

@@ -90,4 +90,6 @@ public struct StorageStatus: Sendable {
     public var namespaces: [Namespace]
     public var streams: [Stream]
     public var sqlSpaces: [String]
+    /// "ready", or why the backend is not connected yet (`ConnectingBackend`).
+    public var connection: String = "ready"
 }

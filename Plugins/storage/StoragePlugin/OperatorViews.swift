@@ -125,6 +125,8 @@ struct StatusView: Encodable, Sendable {
     }
     var backend: String
     var location: String
+    /// "ready", or "connecting (attempt N): <why>" while the database is out of reach.
+    var state: String
     var size_bytes: Int64
     var namespaces: [Namespace]
     var streams: [Stream]
@@ -134,6 +136,7 @@ struct StatusView: Encodable, Sendable {
     init(_ status: StorageStatus, openTransactions: Int) {
         backend = status.backend
         location = status.location
+        state = status.connection
         size_bytes = status.sizeBytes
         namespaces = status.namespaces.map { Namespace(name: $0.name, keys: $0.keys) }
         streams = status.streams.map {

@@ -23,7 +23,8 @@ struct StoragePlugin: Plugin {
         let service: StorageService
         do {
             let backend = try await configuration.openBackend()
-            service = StorageService(backend: backend, transactionTimeout: configuration.transactionTimeout)
+            service = StorageService(backend: backend, transactionTimeout: configuration.transactionTimeout,
+                                     sweepInterval: configuration.sweepInterval)
         } catch {
             throw PluginError(.unavailable, "cannot open the storage backend: \(error)")
         }
@@ -38,7 +39,11 @@ struct StoragePlugin: Plugin {
             throw PluginError(.init(status: status), "cannot register service 'storage'")
         }
         OperatorEndpoints.register(with: kernel, service: service)
-        kernel.log(.info, "storage ready: \(service.backend.name)")
+        if let connecting = service.backend as? ConnectingBackend {
+            kernel.log(.warning, "storage started without its database, calls fail as unavailable until it connects: \(connecting.connectionState)")
+        } else {
+            kernel.log(.info, "storage ready: \(service.backend.name)")
+        }
     }
 
     func stop(_ kernel: PluginContext) async {
