@@ -276,6 +276,8 @@ public final class Kernel: @unchecked Sendable {
         let current = plugins.values.first { $0.image.sourcePath == path }
         if FileIO.exists(path) {
             if let current {
+                // The version already loaded (reported again, or by the first scan): nothing to do.
+                guard let stamp = PluginFiles.stamp(path), stamp != current.image.sourceStamp else { return }
                 _ = try? reload(name: current.name, path: path)
             } else {
                 _ = try? load(path: path)
@@ -287,6 +289,34 @@ public final class Kernel: @unchecked Sendable {
                 do { try unload(name: current.name) } catch { logger.error("cannot unload \(current.name): \(error)") }
             }
         }
+    }
+
+    /// Reconciles the whole directory with what is loaded, when its events
+    /// cannot be trusted (lost in an overflow, or the directory replaced):
+    /// new files are loaded, changed ones reloaded, removed ones unloaded.
+    func rescanDirectory(because reason: String) {
+        guard FileIO.exists(options.pluginsDirectory) else {
+            // A deploy between removing one directory and putting the next in place:
+            // unloading everything now would take the service down for nothing.
+            logger.warning("the plugins directory \(options.pluginsDirectory) is gone (\(reason)); loaded plugins stay, waiting for it to come back")
+            return
+        }
+        logger.warning("rescanning the plugins directory \(options.pluginsDirectory): \(reason)")
+        let prefix = options.pluginsDirectory + "/"
+        let files = Set(PluginFiles.list(in: options.pluginsDirectory))
+        let fromDirectory = plugins.values.filter { $0.image.sourcePath.hasPrefix(prefix) }
+        var loaded = 0, reloaded = 0, unloaded = 0
+        for instance in fromDirectory where !files.contains(instance.image.sourcePath) {
+            pluginFileChanged(instance.image.sourcePath)
+            unloaded += 1
+        }
+        for path in files.sorted() {
+            let current = plugins.values.first { $0.image.sourcePath == path }
+            if let current, PluginFiles.stamp(path) == current.image.sourceStamp { continue }
+            pluginFileChanged(path)
+            if current == nil { loaded += 1 } else { reloaded += 1 }
+        }
+        logger.info("rescan of \(options.pluginsDirectory): \(loaded) loaded, \(reloaded) reloaded, \(unloaded) unloaded")
     }
 
     // MARK: Plugin logging

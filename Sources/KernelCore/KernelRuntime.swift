@@ -15,9 +15,13 @@ extension Kernel {
         let admin = AdminServer(path: options.socketPath) { [unowned self] request in handleAdmin(request) }
         try admin.start()
         removeStaleImages()
-        control.sync { loadDirectory() }
-        let watcher = DirectoryWatcher(directory: options.pluginsDirectory, queue: control) { [unowned self] path in
-            pluginFileChanged(path)
+        // The watch starts before the scan: a file dropped during the scan is
+        // reported after it, and the kernel skips what it has already loaded.
+        let watcher = DirectoryWatcher(directory: options.pluginsDirectory, queue: control) { [unowned self] change in
+            switch change {
+            case .file(let path): pluginFileChanged(path)
+            case .rescan(let reason): rescanDirectory(because: reason)
+            }
         }
         do {
             try watcher.start()
@@ -25,6 +29,7 @@ extension Kernel {
             admin.stop()
             throw error
         }
+        control.sync { loadDirectory() }
         runtime.withLock { $0 = (watcher, admin) }
         logger.info("kernel ready in \(currentMilliseconds() - started) ms: \(plugins.count) plugins, admin socket \(options.socketPath)")
     }

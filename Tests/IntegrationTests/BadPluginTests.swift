@@ -92,6 +92,17 @@ final class BadPluginTests: IntegrationTestCase {
         }
     }
 
+    /// A shared object cut short (a copy that stopped half way) would be
+    /// mapped past its end and kill the process; it is refused instead.
+    func testTruncatedSharedObject() throws {
+        _ = try assertRejected("libhalf.so", reasonContainsOneOf: ["incomplete", "truncated"]) { kernel in
+            let whole = try Data(contentsOf: URL(fileURLWithPath: try Products.path("libhello.so")))
+            let path = kernel.buildDirectory + "/libhalf.so"
+            try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: path))
+            try kernel.renameIntoPlugins(path, as: "libhalf.so")
+        }
+    }
+
     func testSharedObjectWithoutEntrySymbol() throws {
         let source = """
             #include "kn_plugin.h"

@@ -5,6 +5,8 @@ import Glibc
 /// point has returned a descriptor the kernel accepts.
 struct PluginImage: @unchecked Sendable {
     let sourcePath: String
+    /// The version of the source file that was loaded (taken before the copy).
+    var sourceStamp: FileStamp? = nil
     let imagePath: String
     let generation: Int
     /// Monotonic microseconds when opening began, to report the load time.
@@ -40,10 +42,16 @@ struct PluginLoader: @unchecked Sendable {
         case .failure(let error): throw reject("cannot read file: \(error)")
         case .success(let magic): guard magic == [0x7F, 0x45, 0x4C, 0x46] else { throw reject("not a shared object: no ELF header") }
         }
+        let stamp = PluginFiles.stamp(path)
         var base = path.split(separator: "/").last.map(String.init) ?? "plugin"
         if base.hasSuffix(".so") { base.removeLast(3) }
         let imagePath = "\(imagesDirectory)/\(base)-g\(generation).so"
         do { try FileIO.copy(path, to: imagePath) } catch { throw reject("cannot copy to \(imagePath): \(error)") }
+        // Checked on the copy, which is what gets mapped and cannot change any more.
+        if let problem = ELFCheck.incompleteness(of: imagePath) {
+            unlink(imagePath)
+            throw reject("incomplete shared object: \(problem)")
+        }
 
         guard let handle = dlopen(imagePath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let message = dlerror().map { String(cString: $0) } ?? "unknown error"
@@ -59,12 +67,14 @@ struct PluginLoader: @unchecked Sendable {
         }
         let descriptor = try Self.validate(returned, reject: reject)
         let name = String(cString: descriptor.name)
-        return PluginImage(
+        var image = PluginImage(
             sourcePath: path, imagePath: imagePath, generation: generation, openStarted: openStarted, handle: handle, descriptor: descriptor, name: name,
             version: optionalString(descriptor.version) ?? "0",
             summary: optionalString(descriptor.description) ?? "",
             dependsOn: Self.strings(descriptor.depends_on),
             flags: descriptor.flags)
+        image.sourceStamp = stamp
+        return image
     }
 
     /// Reads the descriptor as far as its struct_size says (fields a plugin
