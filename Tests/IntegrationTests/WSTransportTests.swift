@@ -164,4 +164,50 @@ final class WSTransportTests: IntegrationTestCase {
         let plain = try HTTP.request(port: wsPort, "GET", "/")
         XCTAssertEqual(plain.status, 426, plain.summary)
     }
+
+    /// The server pings; a peer that answers stays (and its calls work), one
+    /// that stops answering is dropped once the pong timeout passes.
+    func testAPeerThatStopsAnsweringPingsIsDropped() throws {
+        let (_, wsPort, _) = try startKernelWithAllTransports(
+            settings: ["ws.ping_interval_ms=100", "ws.pong_timeout_ms=400", "ws.idle_timeout_ms=60000"])
+        let ws = try WSTestClient(port: wsPort)
+        defer { ws.close() }
+        var answered = 0
+        while answered < 3 {
+            guard let frame = try ws.readFrame() else { return XCTFail("closed while answering pings (\(answered) answered)") }
+            XCTAssertNotEqual(frame.opcode, WSTestClient.close, "closed although every ping was answered")
+            if frame.opcode == 0x9 {
+                try ws.sendFrame(opcode: 0xA, frame.payload)
+                answered += 1
+            }
+        }
+        XCTAssertEqual(try ws.call("hello")["type"] as? String, "result", "the connection of a live peer stopped serving")
+
+        // Now silent: pings pile up unanswered until the server gives up on the peer.
+        let started = Date()
+        while let frame = try ws.readFrame() {
+            XCTAssertTrue(frame.opcode == 0x9 || frame.opcode == WSTestClient.text, "unexpected frame \(frame.opcode)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "a silent peer was kept")
+    }
+
+    /// Pings do not keep an idle connection open: answering them is not traffic.
+    func testAnIdleConnectionThatAnswersPingsIsStillClosed() throws {
+        let (_, wsPort, _) = try startKernelWithAllTransports(
+            settings: ["ws.ping_interval_ms=50", "ws.pong_timeout_ms=1000", "ws.idle_timeout_ms=400"])
+        let ws = try WSTestClient(port: wsPort)
+        defer { ws.close() }
+        var pings = 0
+        while let frame = try ws.readFrame() {
+            if frame.opcode == 0x9 {
+                pings += 1
+                try ws.sendFrame(opcode: 0xA, frame.payload)
+            } else if frame.opcode == WSTestClient.close {
+                XCTAssertEqual(frame.closeCode, 1001, frame.text)
+                XCTAssertGreaterThan(pings, 0, "closed before any ping: the test proves nothing")
+                return
+            }
+        }
+        XCTFail("the socket closed without a close frame")
+    }
 }

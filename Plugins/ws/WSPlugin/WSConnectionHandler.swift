@@ -19,6 +19,7 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
 
     private let kernel: PluginContext
     private let settings: EnvelopeSettings
+    private let liveness: WSLiveness
     private let life: ServerLife
     private var multiplexer: CallMultiplexer?
     private var context: ChannelHandlerContext?
@@ -26,21 +27,51 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
     private var fragments: ByteBuffer?
     private var fragmentsAreText = false
     private var closeSent = false
+    private var clock: WSLiveness.Clock
+    private var timer: RepeatedTask?
 
-    init(kernel: PluginContext, settings: EnvelopeSettings, life: ServerLife) {
+    init(kernel: PluginContext, settings: WSSettings, life: ServerLife) {
         self.kernel = kernel
-        self.settings = settings
+        self.settings = settings.envelope
+        self.liveness = settings.liveness
         self.life = life
+        clock = WSLiveness.Clock(now: .now())
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         multiplexer = CallMultiplexer(kernel: kernel, settings: settings, protocolName: "ws", channel: context.channel,
                                       life: life, connection: self)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: liveness.tick, delay: liveness.tick) { _ in
+            handler.value.checkLiveness()
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
         self.context = nil
+    }
+
+    // MARK: Liveness
+
+    private func checkLiveness() {
+        guard let context, !closeSent else { return }
+        switch liveness.check(&clock, now: .now(), callsInFlight: !(multiplexer?.isIdle ?? true)) {
+        case .nothing:
+            break
+        case .ping(let payload):
+            var buffer = context.channel.allocator.buffer(capacity: 8)
+            buffer.writeInteger(payload)
+            send(WebSocketFrame(fin: true, opcode: .ping, data: buffer))
+        case .idle:
+            sendClose(.goingAway, "idle timeout")
+        case .dead:
+            // No pong: the peer is gone (or cannot answer); its calls are cancelled as the socket closes.
+            multiplexer?.connectionClosed()
+            context.close(promise: nil)
+        }
     }
 
     // MARK: Frames
@@ -54,6 +85,12 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
             return fail(.protocolError, "reserved bits set without an extension")
         }
         multiplexer?.beginRead()
+        switch frame.opcode {
+        case .text, .binary, .continuation:
+            clock.traffic(at: .now())
+        default:
+            break
+        }
         switch frame.opcode {
         case .text, .binary:
             guard fragments == nil else { return fail(.protocolError, "a new message began inside a fragmented one") }
@@ -79,7 +116,9 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
         case .ping:
             send(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
         case .pong:
-            break // an answer to nothing we need: pongs are allowed unsolicited
+            // The answer to our ping proves the peer alive; unsolicited pongs are allowed and ignored.
+            var payload = frame.unmaskedData
+            if let answered = payload.readInteger(as: UInt64.self) { clock.pong(answered) }
         case .connectionClose:
             peerClosed(frame.unmaskedData)
         default:
@@ -163,6 +202,7 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
+        clock.traffic(at: .now())
         context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: message)), promise: promise)
     }
 
@@ -175,8 +215,6 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is QuiesceEvent {
             multiplexer?.quiesce()
-        } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
-            if multiplexer?.isIdle ?? true { sendClose(.goingAway, "idle timeout") }
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -192,6 +230,8 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
         multiplexer?.connectionClosed()
         multiplexer = nil
         context.fireChannelInactive()

@@ -20,8 +20,8 @@ struct WSPlugin: Plugin {
     }
 
     func start(_ kernel: PluginContext) async throws {
-        let settings = try EnvelopeSettings(kernel, defaultPort: 8082, sizeKey: "max_message_size")
-        let running = try await TransportServer.start(kernel, settings: settings.server) { channel, life in
+        let settings = try WSSettings(kernel)
+        let running = try await TransportServer.start(kernel, settings: settings.envelope.server) { channel, life in
             try Self.configure(channel, settings: settings, kernel: kernel, life: life)
         }
         server.set(running)
@@ -33,20 +33,22 @@ struct WSPlugin: Plugin {
 
     /// HTTP until the upgrade; then frames. Requests that are not an upgrade
     /// reach `PlainHTTPHandler`, which the upgrade removes.
-    private static func configure(_ channel: Channel, settings: EnvelopeSettings, kernel: PluginContext, life: ServerLife) throws {
+    private static func configure(_ channel: Channel, settings: WSSettings, kernel: PluginContext, life: ServerLife) throws {
         let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: settings.maxMessageSize,
+            maxFrameSize: settings.envelope.maxMessageSize,
             automaticErrorHandling: false, // WSConnectionHandler picks the close code
             shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     _ = try? sync.removeHandler(sync.handler(type: PlainHTTPHandler.self))
+                    // From here on the connection keeps its own idle and ping clock (WSLiveness).
+                    _ = try? sync.removeHandler(sync.handler(type: IdleStateHandler.self))
                     try sync.addHandler(WSConnectionHandler(kernel: kernel, settings: settings, life: life))
                 }
             })
         let sync = channel.pipeline.syncOperations
-        try sync.addHandler(IdleStateHandler(allTimeout: settings.idleTimeout.timeAmount))
+        try sync.addHandler(IdleStateHandler(allTimeout: settings.envelope.idleTimeout.timeAmount))
         try sync.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }), withErrorHandling: true)
         try sync.addHandler(PlainHTTPHandler())
