@@ -87,4 +87,40 @@ final class PostgresStorageTests: StorageTestCase {
         XCTAssertEqual((try? JSONSerialization.jsonObject(with: Data(ready.stdout.utf8)) as? [String: Any])?["state"] as? String,
                        "ready", ready.stdout)
     }
+
+    /// Each plugin's SQL logs in as a role of its own: another plugin's
+    /// tables, the storage's own tables and other roles are out of reach,
+    /// whatever the SQL says; its own tables and migrations work.
+    func testAPluginCannotReachAnotherPluginsTables() throws {
+        let kernel = try startStorageKernel(plugins: ["libusers.so"])
+        let created = try HTTP.request(port: kernel.httpPort, "POST", "/users", headers: [("Content-Type", "application/json")],
+                                       body: Array(#"{"username":"ada","email":"ada@example.com"}"#.utf8))
+        XCTAssertEqual(created.status, 200, created.summary) // the users plugin's migrations ran as its own role
+
+        try ok(kernel, "probe.sql", ["sql": "CREATE TABLE mine (x INT)", "params": []])
+        try ok(kernel, "probe.sql", ["sql": "INSERT INTO mine VALUES (1)", "params": []])
+        XCTAssertEqual(((try ok(kernel, "probe.sql", ["sql": "SELECT count(*) FROM mine", "params": []])["rows"] as? [[Any]])?
+            .first?.first as? NSNumber)?.intValue, 1)
+
+        let attempts: [(String, [String])] = [
+            ("a schema-qualified name", ["SELECT * FROM plugin_users.users"]),
+            ("search_path", ["SET search_path TO plugin_users", "SELECT * FROM users"]),
+            ("another role", ["SET ROLE postgres"]),
+            ("the storage's tables", ["SELECT * FROM kn_storage.kv"]),
+            ("the role passwords", ["SELECT * FROM kn_storage.roles"]),
+            ("a write into another schema", ["DELETE FROM plugin_users.users"]),
+        ]
+        for (what, statements) in attempts {
+            let response = try call(kernel, "probe.sql.tx", ["statements": statements.map { ["sql": $0] }])
+            XCTAssertNotEqual(response.status, 200, "\(what) was allowed: \(response.summary)")
+            let text = response.text.lowercased()
+            XCTAssertTrue(text.contains("permission denied") || text.contains("does not exist"), "\(what): \(response.summary)")
+        }
+        // The user is still there: nothing reached it.
+        let listed = try HTTP.request(port: kernel.httpPort, "GET", "/users?query=ada")
+        XCTAssertEqual((listed.json?["users"] as? [[String: Any]])?.count, 1, listed.summary)
+        // The operator view (the storage's own role) still sees everything.
+        let view = try kernelctl(kernel, ["storage"])
+        XCTAssertTrue(view.stdout.contains("storageprobe, users"), view.stdout + view.stderr)
+    }
 }

@@ -17,6 +17,12 @@ public struct PostgresSettings: Sendable {
         self.maxConnections = maxConnections
     }
 
+    /// The database of the URL ("" for the server's default).
+    var databaseName: String {
+        guard let path = URLComponents(string: url)?.path else { return "" }
+        return path.hasPrefix("/") ? String(path.dropFirst()) : path
+    }
+
     /// The URL without its password, for logs and the operator view.
     public var redactedURL: String {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
@@ -24,13 +30,15 @@ public struct PostgresSettings: Sendable {
         return components.string ?? url
     }
 
-    func clientConfiguration(searchPath: String? = nil, maxConnections: Int? = nil) throws -> PostgresClient.Configuration {
+    /// `login`: another role to log in as (a plugin's own), instead of the URL's.
+    func clientConfiguration(searchPath: String? = nil, maxConnections: Int? = nil,
+                             login: (user: String, password: String)? = nil) throws -> PostgresClient.Configuration {
         guard let components = URLComponents(string: url),
               let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
         else { throw StorageError.invalidArgument("storage.url must be postgres://user:password@host:port/database") }
         let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
-        let user = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
-        let password = components.password?.removingPercentEncoding
+        let user = login?.user ?? components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
+        let password = login?.password ?? components.password?.removingPercentEncoding
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         let database = path.isEmpty ? nil : path
         var configuration: PostgresClient.Configuration

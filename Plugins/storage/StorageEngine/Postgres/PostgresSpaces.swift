@@ -3,10 +3,13 @@ import Logging
 import NIOPosix
 import PostgresNIO
 
-/// One small pool per plugin that uses SQL, whose connections start with
-/// search_path = the plugin's schema, so unqualified table names are the
-/// plugin's own. (Isolation by convention: all pools log in as the same
-/// role, so a schema-qualified name still reaches another schema.)
+/// One small pool per plugin that uses SQL. Its connections log in as the
+/// plugin's own role, which owns the plugin's schema and has no right on any
+/// other (nor on the storage's `kn_storage`), and start with search_path =
+/// that schema: unqualified names are the plugin's own tables, and a
+/// schema-qualified name into another plugin's tables is refused by
+/// PostgreSQL itself. The role's password is kept in `kn_storage.roles`, so
+/// every kernel on the database logs in the same way.
 final class PostgresSpaces: @unchecked Sendable {
     private let settings: PostgresSettings
     private let group: MultiThreadedEventLoopGroup
@@ -39,13 +42,33 @@ final class PostgresSpaces: @unchecked Sendable {
     private func open(_ space: String) async throws -> PostgresClient {
         let schema = PostgresSchema.space(space)
         let main = main
-        try await withDeadline(settings.operationTimeout) {
+        let database = settings.databaseName
+        let login = try await withDeadline(settings.operationTimeout) { () async throws -> (user: String, password: String) in
             try await main.withConnection { connection in
-                _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"),
-                                               logger: PostgresBackend.logger).get()
+                let logger = PostgresBackend.logger
+                // One password per plugin for every kernel on this database: the first one makes it.
+                let candidate = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
+                let role = PostgresSchema.role(space, database: database)
+                _ = try await connection.query("""
+                    INSERT INTO kn_storage.roles (plugin, role, password) VALUES (\(space), \(role), \(candidate))
+                    ON CONFLICT (plugin) DO NOTHING
+                    """, logger: logger).get()
+                let rows = try await connection.query("SELECT role, password FROM kn_storage.roles WHERE plugin = \(space)",
+                                                       logger: logger).get()
+                guard let (user, password) = try rows.first(where: { _ in true })?.decode((String, String).self) else {
+                    throw StorageError(.internal, "no role recorded for plugin '\(space)'")
+                }
+                do {
+                    try await PostgresScript.run(PostgresSchema.isolate(schema: schema, role: user, password: password),
+                                                 on: connection, logger: logger)
+                } catch {
+                    throw StorageError(.unavailable, "cannot give plugin '\(space)' a role of its own (the storage's "
+                                       + "PostgreSQL role needs CREATEROLE): \(PostgresErrors.map(error).message)")
+                }
+                return (user, password)
             }
         }
-        let configuration = try settings.clientConfiguration(searchPath: schema, maxConnections: 4)
+        let configuration = try settings.clientConfiguration(searchPath: schema, maxConnections: 4, login: login)
         let client = PostgresClient(configuration: configuration, eventLoopGroup: group,
                                     backgroundLogger: PostgresBackend.logger)
         let runner = Task { await client.run() }
