@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // The C ABI: one header, nothing to link.
@@ -103,6 +104,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             path: "Plugins/ws/WSPlugin",
             linkerSettings: pluginLinkerSettings
@@ -182,6 +184,7 @@ let package = Package(
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "IntegrationTests", dependencies: ["CKernelABI", "KernelClient"]),
+        // Scripts/: real clients in other languages (Python websockets), run by the tests.
+        .testTarget(name: "IntegrationTests", dependencies: ["CKernelABI", "KernelClient"], exclude: ["Scripts"]),
     ]
 )

@@ -210,4 +210,35 @@ final class WSTransportTests: IntegrationTestCase {
         }
         XCTFail("the socket closed without a close frame")
     }
+
+    /// permessage-deflate with a real client (Python's `websockets`): agreed
+    /// in the upgrade, large messages both ways, the window carried over many
+    /// messages, nothing when the client does not ask, and a message that
+    /// would inflate past the limit closed with 1009.
+    func testPerMessageDeflateWithARealClient() throws {
+        let limit = 1 << 20
+        let (kernel, wsPort, _) = try startKernelWithAllTransports(settings: ["ws.max_message_size=\(limit)"])
+        let script = Products.repositoryRoot + "/Tests/IntegrationTests/Scripts/ws_deflate_client.py"
+        let result = try runProgram("/usr/bin/env", ["python3", script, String(wsPort), String(limit)],
+                                    workDirectory: kernel.root, timeout: 60)
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let seen = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+                                 result.stdout + result.stderr)
+        XCTAssertTrue((seen["extensions"] as? String)?.hasPrefix("permessage-deflate") == true, "\(seen)")
+        XCTAssertEqual(seen["echo_ok"] as? Bool, true, "\(seen)")
+        XCTAssertEqual(seen["greets_ok"] as? Int, 50, "\(seen)")
+        XCTAssertEqual(seen["plain_extensions"] as? String, "", "\(seen)")
+        XCTAssertEqual(seen["plain_ok"] as? Bool, true, "\(seen)")
+        XCTAssertEqual(seen["bomb_close"] as? Int, 1009, "\(seen)")
+        assertHelloAnswers(kernel)
+    }
+
+    /// RSV1 without an agreed extension is still a protocol error.
+    func testACompressedFrameWithoutTheExtensionIsAProtocolError() throws {
+        let (_, wsPort, _) = try startKernelWithAllTransports()
+        let ws = try WSTestClient(port: wsPort) // offers no extension
+        defer { ws.close() }
+        try ws.sendFrame(opcode: WSTestClient.text, Array(#"{"id":1,"endpoint":"hello"}"#.utf8), rsv: 0x4)
+        XCTAssertEqual(try ws.readClose()?.closeCode, 1002)
+    }
 }

@@ -20,20 +20,24 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
     private let kernel: PluginContext
     private let settings: EnvelopeSettings
     private let liveness: WSLiveness
+    /// permessage-deflate, when agreed in the upgrade.
+    private let deflate: DeflateStream?
     private let life: ServerLife
     private var multiplexer: CallMultiplexer?
     private var context: ChannelHandlerContext?
     /// A fragmented message being reassembled.
     private var fragments: ByteBuffer?
     private var fragmentsAreText = false
+    private var fragmentsAreCompressed = false
     private var closeSent = false
     private var clock: WSLiveness.Clock
     private var timer: RepeatedTask?
 
-    init(kernel: PluginContext, settings: WSSettings, life: ServerLife) {
+    init(kernel: PluginContext, settings: WSSettings, deflate: DeflateStream?, life: ServerLife) {
         self.kernel = kernel
         self.settings = settings.envelope
         self.liveness = settings.liveness
+        self.deflate = deflate
         self.life = life
         clock = WSLiveness.Clock(now: .now())
     }
@@ -81,8 +85,10 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
         // Once we sent a close, only the peer's close still matters.
         guard !closeSent || frame.opcode == .connectionClose else { return }
         guard frame.maskKey != nil else { return fail(.protocolError, "client frames must be masked") }
-        guard !frame.rsv1 && !frame.rsv2 && !frame.rsv3 else {
-            return fail(.protocolError, "reserved bits set without an extension")
+        // RSV1 marks a compressed message: only with permessage-deflate, only on a message's first frame.
+        let compressed = frame.rsv1 && deflate != nil && (frame.opcode == .text || frame.opcode == .binary)
+        guard (!frame.rsv1 || compressed) && !frame.rsv2 && !frame.rsv3 else {
+            return fail(.protocolError, "reserved bits set without an extension that allows them here")
         }
         multiplexer?.beginRead()
         switch frame.opcode {
@@ -97,10 +103,11 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
             let data = frame.unmaskedData
             guard data.readableBytes <= settings.maxMessageSize else { return tooBig() }
             if frame.fin {
-                deliver(data, isText: frame.opcode == .text)
+                deliver(data, isText: frame.opcode == .text, compressed: compressed)
             } else {
                 fragments = data
                 fragmentsAreText = frame.opcode == .text
+                fragmentsAreCompressed = compressed
             }
         case .continuation:
             guard var message = fragments else { return fail(.protocolError, "a continuation frame without a message") }
@@ -109,7 +116,7 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
             fragments = nil // drop the reference so the append does not copy
             message.writeBuffer(&data)
             if frame.fin {
-                deliver(message, isText: fragmentsAreText)
+                deliver(message, isText: fragmentsAreText, compressed: fragmentsAreCompressed)
             } else {
                 fragments = message
             }
@@ -131,7 +138,17 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
         context.fireChannelReadComplete()
     }
 
-    private func deliver(_ message: ByteBuffer, isText: Bool) {
+    private func deliver(_ message: ByteBuffer, isText: Bool, compressed: Bool) {
+        var message = message
+        if compressed, let deflate {
+            // Inflated no further than the limit an uncompressed message has.
+            do {
+                guard let inflated = try deflate.decompress(message, limit: settings.maxMessageSize) else { return tooBig() }
+                message = inflated
+            } catch {
+                return fail(.invalidPayload, "a compressed message that does not inflate: \(error)")
+            }
+        }
         guard isText else { return fail(.unsupportedData, "binary messages are not supported; send the envelope as text") }
         guard message.withUnsafeReadableBytes(isValidUTF8) else { return fail(.invalidPayload, "text message is not valid UTF-8") }
         // A message that is not an envelope is answered with an error message; the framing is intact, so the connection stays.
@@ -203,7 +220,11 @@ final class WSConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
             return
         }
         clock.traffic(at: .now())
-        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: message)), promise: promise)
+        if let deflate, let (payload, compressed) = try? deflate.compress(message) {
+            context.write(wrapOutboundOut(WebSocketFrame(fin: true, rsv1: compressed, opcode: .text, data: payload)), promise: promise)
+        } else {
+            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: message)), promise: promise)
+        }
     }
 
     func flushMessages() { context?.flush() }

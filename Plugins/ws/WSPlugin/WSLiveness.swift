@@ -2,10 +2,14 @@ import EnvelopeTransport
 import KernelSDK
 import NIOCore
 
-/// The `[ws]` section: the envelope transport's keys, plus pings.
+/// The `[ws]` section: the envelope transport's keys, plus pings and compression.
 struct WSSettings: Sendable {
     var envelope: EnvelopeSettings
     var liveness: WSLiveness
+    /// permessage-deflate is offered to clients that ask (`deflate = on|off`).
+    var deflate = true
+    /// Messages shorter than this are sent uncompressed (`deflate_min_size`).
+    var deflateMinimumSize = 128
 
     init(_ kernel: PluginContext) throws(PluginError) {
         envelope = try EnvelopeSettings(kernel, defaultPort: 8082, sizeKey: "max_message_size")
@@ -13,6 +17,13 @@ struct WSSettings: Sendable {
         liveness = WSLiveness(pingInterval: interval > .zero ? interval.timeAmount : nil,
                               pongTimeout: max(.milliseconds(10), kernel.config("pong_timeout_ms", default: Duration.seconds(10))).timeAmount,
                               idleTimeout: envelope.idleTimeout.timeAmount)
+        if let value = kernel.config("deflate") {
+            guard ["on", "off", "true", "false"].contains(value.lowercased()) else {
+                throw PluginError.invalidArgument("ws.deflate must be on or off, got '\(value)'")
+            }
+            deflate = ["on", "true"].contains(value.lowercased())
+        }
+        deflateMinimumSize = max(0, kernel.config("deflate_min_size", default: deflateMinimumSize))
     }
 }
 

@@ -37,14 +37,23 @@ struct WSPlugin: Plugin {
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: settings.envelope.maxMessageSize,
             automaticErrorHandling: false, // WSConnectionHandler picks the close code
-            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
-            upgradePipelineHandler: { channel, _ in
+            shouldUpgrade: { channel, request in
+                var headers = HTTPHeaders()
+                if settings.deflate, let agreement = DeflateAgreement.negotiate(request.headers) {
+                    headers.add(name: "Sec-WebSocket-Extensions", value: agreement.responseHeader)
+                }
+                return channel.eventLoop.makeSucceededFuture(headers)
+            },
+            upgradePipelineHandler: { channel, request in
                 channel.eventLoop.makeCompletedFuture {
+                    // The same request, the same answer as in shouldUpgrade.
+                    let deflate = try (settings.deflate ? DeflateAgreement.negotiate(request.headers) : nil)
+                        .map { try DeflateStream($0, minimumSize: settings.deflateMinimumSize) }
                     let sync = channel.pipeline.syncOperations
                     _ = try? sync.removeHandler(sync.handler(type: PlainHTTPHandler.self))
                     // From here on the connection keeps its own idle and ping clock (WSLiveness).
                     _ = try? sync.removeHandler(sync.handler(type: IdleStateHandler.self))
-                    try sync.addHandler(WSConnectionHandler(kernel: kernel, settings: settings, life: life))
+                    try sync.addHandler(WSConnectionHandler(kernel: kernel, settings: settings, deflate: deflate, life: life))
                 }
             })
         let sync = channel.pipeline.syncOperations
