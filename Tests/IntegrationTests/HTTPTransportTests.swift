@@ -170,4 +170,14 @@ final class HTTPTransportTests: IntegrationTestCase {
         XCTAssertEqual(denied.status, 401, denied.summary)
         XCTAssertEqual(denied.errorCode, "unauthorized", denied.summary)
     }
+
+    /// The SDK writes JSON keys in a stable (sorted) order: equal answers are
+    /// equal bytes, so caches and ETags computed on them hold.
+    func testJSONAnswersHaveAStableKeyOrder() throws {
+        let kernel = try startKernel()
+        let first = try HTTP.call(port: kernel.httpPort, "hello.streams")
+        let second = try HTTP.call(port: kernel.httpPort, "hello.streams")
+        XCTAssertEqual(first.body, second.body)
+        XCTAssertEqual(first.text, #"{"active":0,"cancelled":0,"completed":0,"failed":0,"sent":0,"started":0}"#)
+    }
 }
