@@ -150,7 +150,10 @@ public struct JSONScanner {
             index += 1
             switch byte {
             case Self.quote: return
-            case UInt8(ascii: "\\"): index += 1
+            case UInt8(ascii: "\\"):
+                // The escaped byte is checked too: a raw control character is never allowed.
+                if let next = peek(), next < 0x20 { throw Malformed(description: "control character in a string at byte \(index)") }
+                index += 1
             case ..<0x20: throw Malformed(description: "control character in a string at byte \(index - 1)")
             default: break
             }
@@ -168,6 +171,9 @@ public struct JSONScanner {
         return try Self.unescape(raw)
     }
 
+    /// Decodes the escapes JSON defines (RFC 8259 section 7) and no others:
+    /// an unknown escape, a `\u` without four hex digits, or a surrogate
+    /// without its pair is malformed, not quietly dropped.
     private static func unescape(_ raw: UnsafeRawBufferPointer) throws(Malformed) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)
@@ -176,15 +182,27 @@ public struct JSONScanner {
         func append(_ scalar: UInt32) {
             if let unicode = Unicode.Scalar(scalar) { out.append(contentsOf: String(Character(unicode)).utf8) }
         }
+        func hex(_ byte: UInt8) -> UInt32? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+            default: nil
+            }
+        }
         while i < raw.count {
             let byte = raw[i]
             guard byte == UInt8(ascii: "\\"), i + 1 < raw.count else {
+                if pendingHigh != nil { throw Malformed(description: "a high surrogate without its low half") }
                 out.append(byte)
                 i += 1
                 continue
             }
             let escaped = raw[i + 1]
             i += 2
+            if pendingHigh != nil && escaped != UInt8(ascii: "u") {
+                throw Malformed(description: "a high surrogate without its low half")
+            }
             switch escaped {
             case UInt8(ascii: "n"): out.append(0x0A)
             case UInt8(ascii: "t"): out.append(0x09)
@@ -192,22 +210,29 @@ public struct JSONScanner {
             case UInt8(ascii: "b"): out.append(0x08)
             case UInt8(ascii: "f"): out.append(0x0C)
             case UInt8(ascii: "u"):
-                guard i + 4 <= raw.count, let unit = UInt32(String(decoding: raw[i..<(i + 4)], as: UTF8.self), radix: 16)
-                else { throw Malformed(description: "bad \\u escape") }
+                guard i + 4 <= raw.count, let a = hex(raw[i]), let b = hex(raw[i + 1]), let c = hex(raw[i + 2]), let d = hex(raw[i + 3])
+                else { throw Malformed(description: "bad \\u escape: four hex digits expected") }
+                let unit = a << 12 | b << 8 | c << 4 | d
                 i += 4
                 if (0xD800...0xDBFF).contains(unit) {
+                    guard pendingHigh == nil else { throw Malformed(description: "a high surrogate without its low half") }
                     pendingHigh = unit
                     continue
                 }
-                if (0xDC00...0xDFFF).contains(unit), let high = pendingHigh {
+                if (0xDC00...0xDFFF).contains(unit) {
+                    guard let high = pendingHigh else { throw Malformed(description: "a low surrogate without its high half") }
                     append(0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00))
                 } else {
                     append(unit)
                 }
-            default: out.append(escaped) // \" \\ \/
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"):
+                out.append(escaped)
+            default:
+                throw Malformed(description: "unknown escape \\\(Character(Unicode.Scalar(escaped)))")
             }
             pendingHigh = nil
         }
+        if pendingHigh != nil { throw Malformed(description: "a high surrogate without its low half") }
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -298,4 +298,33 @@ final class JSONScannerTests: XCTestCase {
         XCTAssertFalse(isIdentifier(text, in: 4..<8))
         XCTAssertFalse(isIdentifier(text, in: 3..<3))
     }
+
+    // MARK: Strict escapes
+
+    func testOnlyTheEscapesJSONDefinesAreDecoded() throws {
+        XCTAssertEqual(try scan(#"{"a\"b\\c\/d\b\f\n\r\t":1}"#).first?.key, "a\"b\\c/d\u{08}\u{0C}\n\r\t")
+        assertMalformed(#"{"\x41":1}"#)
+        assertMalformed(#"{"\a":1}"#)
+        XCTAssertNil(string(#""\q""#))
+    }
+
+    func testAUnicodeEscapeNeedsFourHexDigits() throws {
+        XCTAssertEqual(try scan(#"{"\u00e9":1}"#).first?.key, "é")
+        assertMalformed(#"{"\u+0e9":1}"#)
+        assertMalformed(#"{"\u00g9":1}"#)
+        assertMalformed(#"{"\u12":1}"#)
+    }
+
+    func testSurrogatesMustComeInPairs() throws {
+        XCTAssertEqual(try scan(#"{"\ud83d\ude00":1}"#).first?.key, "😀")
+        assertMalformed(#"{"\ud83d":1}"#)          // high, then the end
+        assertMalformed(#"{"\ud83dx":1}"#)         // high, then a plain character
+        assertMalformed(#"{"\ud83d\n":1}"#)        // high, then another escape
+        assertMalformed(#"{"\ude00":1}"#)          // low alone
+        assertMalformed(#"{"\ud83d\ud83d":1}"#)    // high twice
+    }
+
+    func testABackslashBeforeAControlCharacterIsMalformed() {
+        assertMalformed([UInt8](#"{"a\"#.utf8) + [0x0A] + [UInt8](#"":1}"#.utf8))
+    }
 }
