@@ -304,11 +304,12 @@ public final class Kernel: @unchecked Sendable {
         logger.warning("rescanning the plugins directory \(options.pluginsDirectory): \(reason)")
         let prefix = options.pluginsDirectory + "/"
         let files = Set(PluginFiles.list(in: options.pluginsDirectory))
-        let fromDirectory = plugins.values.filter { $0.image.sourcePath.hasPrefix(prefix) }
+        // Dependents before what they depend on: reverse load order.
+        let fromDirectory = loadOrder.reversed().compactMap { plugins[$0] }.filter { $0.image.sourcePath.hasPrefix(prefix) }
         var loaded = 0, reloaded = 0, unloaded = 0
         for instance in fromDirectory where !files.contains(instance.image.sourcePath) {
             pluginFileChanged(instance.image.sourcePath)
-            unloaded += 1
+            if plugins[instance.name] == nil { unloaded += 1 }
         }
         for path in files.sorted() {
             let current = plugins.values.first { $0.image.sourcePath == path }

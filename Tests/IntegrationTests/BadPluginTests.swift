@@ -103,6 +103,26 @@ final class BadPluginTests: IntegrationTestCase {
         }
     }
 
+    /// Offsets near 2^64 in a crafted header must not overflow the check.
+    func testCraftedELFHeaderWithHugeOffsets() throws {
+        _ = try assertRejected("libcrafted.so", reasonContainsOneOf: ["incomplete", "truncated"]) { kernel in
+            var header = [UInt8](repeating: 0, count: 64)
+            header.replaceSubrange(0..<7, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1]) // ELF, 64-bit, little-endian, version 1
+            func put(_ value: UInt64, at offset: Int, bytes: Int) {
+                for index in 0..<bytes { header[offset + index] = UInt8((value >> (8 * UInt64(index))) & 0xFF) }
+            }
+            put(0xFFFF_FFFF_FFFF_FFF0, at: 32, bytes: 8) // e_phoff
+            put(0xFFFF_FFFF_FFFF_FFF0, at: 40, bytes: 8) // e_shoff
+            put(56, at: 54, bytes: 2)                      // e_phentsize
+            put(1, at: 56, bytes: 2)                       // e_phnum
+            put(64, at: 58, bytes: 2)                      // e_shentsize
+            put(1, at: 60, bytes: 2)                       // e_shnum
+            let path = kernel.buildDirectory + "/libcrafted.so"
+            try Data(header).write(to: URL(fileURLWithPath: path))
+            try kernel.renameIntoPlugins(path, as: "libcrafted.so")
+        }
+    }
+
     func testSharedObjectWithoutEntrySymbol() throws {
         let source = """
             #include "kn_plugin.h"

@@ -75,6 +75,17 @@ final class PostgresServer {
                          "-c", "CREATE DATABASE \(name)"], timeout: 60)
     }
 
+    /// Runs SQL as the superuser `postgres`, in `database`.
+    func execute(_ sql: String, database: String = "postgres") throws {
+        try run("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1",
+                         "-c", sql], timeout: 60)
+    }
+
+    /// The URL of `database` for another role.
+    func url(database: String, user: String) -> String {
+        "postgres://\(user)@127.0.0.1:\(port)/\(database)?sslmode=disable"
+    }
+
     func stopAndRemove() {
         try? stop()
         try? FileManager.default.removeItem(atPath: root)

@@ -123,4 +123,25 @@ final class PostgresStorageTests: StorageTestCase {
         let view = try kernelctl(kernel, ["storage"])
         XCTAssertTrue(view.stdout.contains("storageprobe, users"), view.stdout + view.stderr)
     }
+
+    /// The storage's role needs CREATEROLE, not superuser: a database owner
+    /// with CREATEROLE gives each plugin its role, and isolation holds.
+    func testARoleWithCreateRoleButNotSuperuserIsEnough() throws {
+        let server = try postgres
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        let owner = "store_\(suffix)"
+        let database = "cr_\(suffix)"
+        try server.execute("CREATE ROLE \(owner) LOGIN CREATEROLE NOSUPERUSER")
+        try server.execute("CREATE DATABASE \(database) OWNER \(owner)")
+        let kernel = try startKernel(
+            plugins: ["libhttp.so", "libhello.so", "libstorage.so", "libstorageprobe.so", "libusers.so"],
+            settings: ["storage.backend=postgres", "storage.url=\(server.url(database: database, user: owner))", "storage.timeout_ms=3000"])
+        try ok(kernel, "probe.sql", ["sql": "CREATE TABLE mine (x INT)", "params": []])
+        let created = try HTTP.request(port: kernel.httpPort, "POST", "/users", headers: [("Content-Type", "application/json")],
+                                       body: Array(#"{"username":"bob","email":"bob@example.com"}"#.utf8))
+        XCTAssertEqual(created.status, 200, created.summary)
+        let refused = try call(kernel, "probe.sql", ["sql": "SELECT * FROM plugin_users.users", "params": []])
+        XCTAssertNotEqual(refused.status, 200, refused.summary)
+        XCTAssertTrue(refused.text.lowercased().contains("permission denied"), refused.summary)
+    }
 }

@@ -84,7 +84,15 @@ final class DeflateStream {
     func compress(_ message: ByteBuffer) throws -> (ByteBuffer, compressed: Bool) {
         guard message.readableBytes >= minimumSize else { return (message, false) }
         var input = message
-        var output = try input.compressStream(with: compressor, flush: .sync, allocator: ByteBufferAllocator())
+        var output: ByteBuffer
+        do {
+            output = try input.compressStream(with: compressor, flush: .sync, allocator: ByteBufferAllocator())
+        } catch {
+            // The caller sends this message uncompressed; the next compressed one
+            // must not refer back to bytes the client never got.
+            try? compressor.reset()
+            throw error
+        }
         // A sync flush ends with 00 00 ff ff; the sender removes it (RFC 7692 section 7.2.1).
         if output.readableBytes >= 4, output.getBytes(at: output.writerIndex - 4, length: 4) == Self.tail {
             output.moveWriterIndex(to: output.writerIndex - 4)

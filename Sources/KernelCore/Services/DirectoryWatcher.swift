@@ -69,9 +69,21 @@ final class DirectoryWatcher: Sendable {
         var directoryWatch = directoryWatch
         let entryName = URL(fileURLWithPath: directory).lastPathComponent
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var watched = Self.identity(of: directory)
         while running.load(ordering: .acquiring) {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 200) > 0 else { continue }
+            guard poll(&poller, 1, 200) > 0 else {
+                // A symlink swapped higher up the path (…/current/plugins with `current` replaced)
+                // changes what the path names without an event here: compare, now and then.
+                let now = Self.identity(of: directory)
+                if now != watched {
+                    watched = now
+                    inotify_rm_watch(fd, directoryWatch)
+                    directoryWatch = inotify_add_watch(fd, directory, Self.fileEvents | Self.selfEvents)
+                    scheduleRescan("the plugins directory's path now names another directory")
+                }
+                continue
+            }
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             guard count > 0 else { continue }
             var offset = 0
@@ -97,11 +109,19 @@ final class DirectoryWatcher: Sendable {
             }
             if let rewatch {
                 // Follow the path: the old watch may be on a directory no longer there.
+                watched = Self.identity(of: directory)
                 inotify_rm_watch(fd, directoryWatch)
                 directoryWatch = inotify_add_watch(fd, directory, Self.fileEvents | Self.selfEvents)
                 scheduleRescan(directoryWatch >= 0 ? rewatch : "\(rewatch), and it is gone: loaded plugins stay until it is back")
             }
         }
+    }
+
+    /// The device and inode the path names now (nil: nothing there).
+    private static func identity(of path: String) -> [UInt64]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [UInt64(info.st_dev), UInt64(info.st_ino)]
     }
 
     private static func parent(of path: String) -> String {

@@ -61,8 +61,10 @@ enum ELFCheck {
         var info = stat()
         guard fstat(fd, &info) == 0 else { return "cannot stat it" }
         let size = UInt64(info.st_size)
+        // Every bound is checked by subtraction: a crafted header must not overflow the arithmetic.
+        func fits(_ offset: UInt64, _ length: UInt64) -> Bool { offset <= size && length <= size - offset }
         func read(_ count: Int, at offset: UInt64) -> [UInt8]? {
-            guard offset + UInt64(count) <= size else { return nil }
+            guard fits(offset, UInt64(count)) else { return nil }
             var bytes = [UInt8](repeating: 0, count: count)
             let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
             return got == count ? bytes : nil
@@ -80,7 +82,7 @@ enum ELFCheck {
         let programCount = integer(header, 56, as: UInt16.self)
         let sectionEntrySize = integer(header, 58, as: UInt16.self)
         let sectionCount = integer(header, 60, as: UInt16.self)
-        if sectionOffset > 0 && sectionOffset + sectionCount * sectionEntrySize > size {
+        if sectionOffset > 0 && !fits(sectionOffset, sectionCount * sectionEntrySize) {
             return "truncated: its section table ends past its \(size) bytes (still being written?)"
         }
         guard programEntrySize >= 56, let table = read(Int(programCount * programEntrySize), at: programOffset) else {
@@ -91,8 +93,8 @@ enum ELFCheck {
             guard integer(table, entry, as: UInt32.self) == 1 else { continue } // PT_LOAD
             let offset = integer(table, entry + 8, as: UInt64.self)
             let fileSize = integer(table, entry + 32, as: UInt64.self)
-            if offset + fileSize > size {
-                return "truncated: a segment ends at byte \(offset + fileSize) of \(size) (still being written?)"
+            if !fits(offset, fileSize) {
+                return "truncated: a segment of \(fileSize) bytes at offset \(offset) ends past its \(size) bytes (still being written?)"
             }
         }
         return nil

@@ -24,7 +24,9 @@ public final class PostgresBackend: StorageBackend {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let configuration: PostgresClient.Configuration
         do {
-            configuration = try settings.clientConfiguration()
+            // Only pg_catalog on the path: a function a plugin put in a shared
+            // schema (public) can never stand in for one the storage calls.
+            configuration = try settings.clientConfiguration(searchPath: "pg_catalog")
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -33,7 +35,7 @@ public final class PostgresBackend: StorageBackend {
         let backend = PostgresBackend(settings: settings, group: group, client: client)
         do {
             try await backend.timed { connection in
-                try await PostgresScript.run(PostgresSchema.create, on: connection, logger: logger)
+                try await PostgresSchema.prepare(on: connection, logger: logger)
             }
         } catch {
             await backend.shutdown()
@@ -89,7 +91,7 @@ public final class PostgresBackend: StorageBackend {
         let expiry = WallClock.expiry(ttlMilliseconds: ttlMilliseconds)
         let result = try await query("""
             INSERT INTO kn_storage.kv (ns, key, value, version, expires_at)
-            VALUES ($1, $2, $3, nextval('kn_storage.kv_version'), $4)
+            VALUES ($1, $2, $3, pg_catalog.nextval('kn_storage.kv_version'::regclass), $4)
             ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = excluded.version,
             expires_at = excluded.expires_at
             RETURNING version
@@ -108,7 +110,7 @@ public final class PostgresBackend: StorageBackend {
         if expectedVersion == 0 {
             result = try await query("""
                 INSERT INTO kn_storage.kv (ns, key, value, version, expires_at)
-                VALUES ($1, $2, $3, nextval('kn_storage.kv_version'), $4)
+                VALUES ($1, $2, $3, pg_catalog.nextval('kn_storage.kv_version'::regclass), $4)
                 ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = excluded.version,
                 expires_at = excluded.expires_at
                 WHERE kn_storage.kv.expires_at <> 0 AND kn_storage.kv.expires_at <= $5
@@ -116,7 +118,7 @@ public final class PostgresBackend: StorageBackend {
                 """, [.text(namespace), .blob(key), .blob(value), .integer(expiry), .integer(now)])
         } else {
             result = try await query("""
-                UPDATE kn_storage.kv SET value = $3, version = nextval('kn_storage.kv_version'), expires_at = $4
+                UPDATE kn_storage.kv SET value = $3, version = pg_catalog.nextval('kn_storage.kv_version'::regclass), expires_at = $4
                 WHERE ns = $1 AND key = $2 AND version = $5 AND (expires_at = 0 OR expires_at > $6)
                 RETURNING version
                 """, [.text(namespace), .blob(key), .blob(value), .integer(expiry),

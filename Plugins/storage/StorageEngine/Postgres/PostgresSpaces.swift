@@ -63,7 +63,8 @@ final class PostgresSpaces: @unchecked Sendable {
                                                  on: connection, logger: logger)
                 } catch {
                     throw StorageError(.unavailable, "cannot give plugin '\(space)' a role of its own (the storage's "
-                                       + "PostgreSQL role needs CREATEROLE): \(PostgresErrors.map(error).message)")
+                                       + "PostgreSQL role needs CREATEROLE, and pg_hba.conf must let kn_* roles log in "
+                                       + "with a password): \(PostgresErrors.map(error).message)")
                 }
                 return (user, password)
             }
