@@ -259,6 +259,9 @@ typedef struct kn_plugin_descriptor {
     /* Register everything. Control thread. Registrations made here become
      * visible together when init returns KN_OK; on any other status they are
      * all discarded and the plugin is refused (host->set_error says why).
+     * KN_ERR_UNAVAILABLE (from init or start) means "something I need is not
+     * up yet" (a database): the kernel loads the file again later, after 1 s,
+     * doubling up to 30 s, about 20 minutes in all.
      * `self` is this load's handle: keep it. Handlers on any thread pass it
      * to publish, job_enqueue, metric_add, log and every host function that
      * takes a kn_plugin *. It is valid until stop returns. */

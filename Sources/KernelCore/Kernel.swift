@@ -39,6 +39,13 @@ public final class Kernel: @unchecked Sendable {
     /// Files refused only because a plugin they require was missing: retried
     /// after every successful load.
     private var waitingForDependency: Set<String> = []
+    /// Files whose init or start failed as `unavailable` (a database not up
+    /// yet, say): tried again after this delay, doubling up to 30 s.
+    private var retryDelays: [String: Int] = [:]
+    private var retryAttempts: [String: Int] = [:]
+    /// Each attempt maps a new copy of the image for good (Swift images are
+    /// never unmapped), so attempts are bounded: about 20 minutes' worth.
+    private static let maximumRetries = 40
     /// Instances that were stopped: kept so a plugin thread still holding its
     /// `kn_plugin *` never touches freed memory.
     private var retired: [PluginInstance] = []
@@ -205,7 +212,9 @@ public final class Kernel: @unchecked Sendable {
         guard status == KN_OK else {
             instance.registrations.releaseUserData()
             retired.append(instance)
-            throw reject("init failed (\(Status.name(status))): \(instance.lastError ?? "no reason given")")
+            if old == nil && status == KN_ERR_UNAVAILABLE { scheduleRetry(image.sourcePath) }
+            throw reject("init failed (\(Status.name(status))): \(instance.lastError ?? "no reason given")"
+                         + (old == nil && status == KN_ERR_UNAVAILABLE ? "; tried again in \(retryDelays[image.sourcePath] ?? 0) ms" : ""))
         }
         registry.commit(instance.registrations, owner: instance, replacing: old)
         instance.state = .running
@@ -226,12 +235,15 @@ public final class Kernel: @unchecked Sendable {
                 retire(instance)
                 if old == nil { listeners.close(plugin: image.name) }
                 else { listeners.close(plugin: image.name, keeping: old!.requestedListeners) }
+                if old == nil && status == KN_ERR_UNAVAILABLE { scheduleRetry(image.sourcePath) }
                 throw reject("start failed (\(Status.name(status))): \(instance.lastError ?? "no reason given")")
             }
         }
         instance.replacing = nil
         rejected[image.sourcePath] = nil
         waitingForDependency.remove(image.sourcePath)
+        retryDelays[image.sourcePath] = nil
+        retryAttempts[image.sourcePath] = nil
         let elapsed = Double(monotonicMicroseconds() - image.openStarted) / 1000
         logger.info("loaded plugin \(image.name) \(image.version) from \(image.sourcePath) (generation \(instance.generation)) in \(elapsed) ms")
         if old == nil {
@@ -255,6 +267,28 @@ public final class Kernel: @unchecked Sendable {
             if instance.image.isUnloadSafe { dlclose(instance.image.handle) }
         }
         retired.append(instance)
+    }
+
+    /// A plugin that could not start because something it needs is not
+    /// available yet is loaded again later, with backoff, as long as its
+    /// file is there and nothing else loaded it meanwhile. Control queue.
+    private func scheduleRetry(_ path: String) {
+        let attempts = (retryAttempts[path] ?? 0) + 1
+        guard attempts <= Self.maximumRetries else {
+            logger.error("giving up on \(path) after \(Self.maximumRetries) attempts; write the file again or use kernelctl load to retry")
+            retryDelays[path] = nil
+            retryAttempts[path] = nil
+            return
+        }
+        retryAttempts[path] = attempts
+        let delay = min(max(1_000, (retryDelays[path] ?? 500) * 2), 30_000)
+        retryDelays[path] = delay
+        control.asyncAfter(deadline: .now() + .milliseconds(delay)) { [weak self] in
+            guard let self, self.retryDelays[path] != nil, FileIO.exists(path),
+                  !self.plugins.values.contains(where: { $0.image.sourcePath == path }) else { return }
+            self.logger.info("trying \(path) again: its last start was refused as unavailable")
+            _ = try? self.load(path: path)
+        }
     }
 
     private func retryWaiting() {
@@ -285,6 +319,7 @@ public final class Kernel: @unchecked Sendable {
         } else {
             rejected[path] = nil
             waitingForDependency.remove(path)
+            retryDelays[path] = nil
             if let current {
                 do { try unload(name: current.name) } catch { logger.error("cannot unload \(current.name): \(error)") }
             }

@@ -144,4 +144,29 @@ final class PostgresStorageTests: StorageTestCase {
         XCTAssertNotEqual(refused.status, 200, refused.summary)
         XCTAssertTrue(refused.text.lowercased().contains("permission denied"), refused.summary)
     }
+
+    /// A plugin whose init fails as unavailable (the users sample's
+    /// migrations, while PostgreSQL is down) is tried again by the kernel,
+    /// and loads once the database is up.
+    func testADependentRefusedAsUnavailableIsLoadedOnceTheDatabaseIsUp() throws {
+        let settings = try backendSettings()
+        let server = try postgres
+        try server.stop(mode: "immediate")
+        var restarted = false
+        defer { if !restarted { try? server.start() } }
+        let kernel = try startKernel(plugins: ["libhttp.so", "libhello.so", "libstorage.so", "libusers.so"],
+                                     settings: settings, waitingFor: ["http", "storage"])
+        let refused = waitUntil(timeout: 10) { (try? AdminClient(path: kernel.socketPath, timeout: 5).result("list"))?
+            .rejection(forFile: "libusers.so") != nil }
+        XCTAssertTrue(refused, kernel.log())
+        try server.start()
+        restarted = true
+        let loaded = waitUntil(timeout: 40, interval: 0.25) {
+            (try? AdminClient(path: kernel.socketPath, timeout: 5).result("list"))?.plugin(named: "users") != nil
+        }
+        XCTAssertTrue(loaded, "users was not loaded again: \(kernel.log())")
+        let created = try HTTP.request(port: kernel.httpPort, "POST", "/users", headers: [("Content-Type", "application/json")],
+                                       body: Array(#"{"username":"cleo","email":"cleo@example.com"}"#.utf8))
+        XCTAssertEqual(created.status, 200, created.summary)
+    }
 }

@@ -52,13 +52,16 @@ enum Products {
         return path
     }
 
-    /// The folders each product is built from (besides packages).
+    /// The folders each product is built from (besides packages). Not the
+    /// headers of Protocols/: SwiftPM does not rebuild Swift code when a
+    /// system library's header changes (a layout change there needs a clean
+    /// build), so their dates say nothing about the products.
     private static func sourceFolders(of product: String) -> [String] {
-        let sdk = ["Sources/KernelSDK", "Protocols"]
+        let sdk = ["Sources/KernelSDK"]
         let transport = sdk + ["Sources/KernelTransport"]
         let envelope = transport + ["Sources/EnvelopeTransport", "Sources/EnvelopeJSON"]
         switch product {
-        case "kernel": return ["Sources/KernelCore", "Sources/KernelServer", "Protocols"]
+        case "kernel": return ["Sources/KernelCore", "Sources/KernelServer"]
         case "kernelctl": return ["Sources/KernelCtl", "Sources/KernelClient", "Sources/EnvelopeJSON"]
         case "libhttp.so": return transport + ["Plugins/http"]
         case "libws.so": return envelope + ["Plugins/ws"]
@@ -76,7 +79,7 @@ enum Products {
         for folder in sourceFolders(of: product) {
             let root = repositoryRoot + "/" + folder
             let files = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String } ?? []
-            for file in files where [".swift", ".c", ".h", ".modulemap"].contains(where: file.hasSuffix) {
+            for file in files where file.hasSuffix(".swift") {
                 if let time = modificationTime(root + "/" + file), time > (newest?.0 ?? 0) { newest = (time, root + "/" + file) }
             }
         }
