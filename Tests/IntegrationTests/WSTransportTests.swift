@@ -241,4 +241,17 @@ final class WSTransportTests: IntegrationTestCase {
         try ws.sendFrame(opcode: WSTestClient.text, Array(#"{"id":1,"endpoint":"hello"}"#.utf8), rsv: 0x4)
         XCTAssertEqual(try ws.readClose()?.closeCode, 1002)
     }
+
+    /// A client may end each compressed message's deflate stream (BFINAL);
+    /// every message is still understood.
+    func testCompressedMessagesThatEndTheirDeflateStream() throws {
+        let (kernel, wsPort, _) = try startKernelWithAllTransports()
+        let script = Products.repositoryRoot + "/Tests/IntegrationTests/Scripts/ws_deflate_final_blocks.py"
+        let result = try runProgram("/usr/bin/env", ["python3", script, String(wsPort)], workDirectory: kernel.root, timeout: 30)
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let seen = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+                                 result.stdout + result.stderr)
+        XCTAssertEqual(seen["results"] as? [String], ["result", "result", "result"], "\(seen)")
+        XCTAssertEqual(seen["ids"] as? [Int], [1, 2, 3], "\(seen)")
+    }
 }

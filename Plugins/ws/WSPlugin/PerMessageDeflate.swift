@@ -113,7 +113,9 @@ final class DeflateStream {
             return nil
         }
         guard output.readableBytes <= limit else { return nil }
-        if agreement.clientNoContextTakeover { try decompressor.reset() }
+        // Input left over means the client ended its deflate stream (BFINAL,
+        // which RFC 7692 allows): the next message starts a new stream.
+        if agreement.clientNoContextTakeover || input.readableBytes > 0 { try decompressor.reset() }
         return output
     }
 }
