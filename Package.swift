@@ -27,6 +27,8 @@ let package = Package(
         // Storage: key-value, logs and SQL on SQLite or PostgreSQL (Protocols/kn_storage.h).
         .library(name: "storage", type: .dynamic, targets: ["StoragePlugin"]),
         .library(name: "users", type: .dynamic, targets: ["UsersPlugin"]),
+        // Scheduler: durable jobs, queues and cron schedules on storage (Protocols/kn_scheduler.h).
+        .library(name: "scheduler", type: .dynamic, targets: ["SchedulerPlugin"]),
         .executable(name: "storage-bench", targets: ["StorageBench"]),
     ],
     dependencies: [
@@ -167,6 +169,17 @@ let package = Package(
             path: "Benchmarks/storage-bench/StorageBench"
         ),
         .testTarget(name: "StorageTests", dependencies: ["StorageEngine"]),
+
+        // Scheduler: cron expressions and their next fire times in a time zone
+        // (Debian cron semantics, no kernel types).
+        .target(name: "CronKit", path: "Plugins/scheduler/CronKit"),
+        .testTarget(name: "CronKitTests", dependencies: ["CronKit"], exclude: ["Scripts"]),
+        .target(
+            name: "SchedulerPlugin",
+            dependencies: ["KernelSDK", "CKernelABI", "CronKit"],
+            path: "Plugins/scheduler/SchedulerPlugin",
+            linkerSettings: pluginLinkerSettings
+        ),
 
         // A load generator for the transports (echo round trips per second).
         .executableTarget(name: "LoadClient", dependencies: ["KernelClient"], path: "Benchmarks/LoadClient"),

@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "bench", type: .dynamic, targets: ["BenchPlugin"]),
+        .library(name: "jobbench", type: .dynamic, targets: ["JobBenchPlugin"]),
     ],
     dependencies: [
         .package(path: ".."),
@@ -27,6 +28,12 @@ let package = Package(
         // A plugin with the echo endpoint and the route the HTTP benchmarks call.
         .target(
             name: "BenchPlugin",
+            dependencies: [.product(name: "KernelSDK", package: rootPackage)],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
+        ),
+        // No-op jobs, enqueue latency and cron lateness through the scheduler (jobs-bench/run.sh).
+        .target(
+            name: "JobBenchPlugin",
             dependencies: [.product(name: "KernelSDK", package: rootPackage)],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
         ),

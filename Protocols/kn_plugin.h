@@ -1,5 +1,5 @@
 /*
- * kn_plugin.h: the stable C ABI between the kernel and its plugins, version 1.1.
+ * kn_plugin.h: the stable C ABI between the kernel and its plugins, version 1.2.
  *
  * This header is all a plugin needs. Read it top to bottom:
  *
@@ -119,9 +119,12 @@ extern "C" {
 
 /* A plugin built against major M minor N loads on a kernel of major M and
  * minor >= N. A different major, or a newer minor, is refused at load.
- * 1.1 added kn_endpoint_def.on_ready and host->call_ready (streams). */
+ * 1.1 added kn_endpoint_def.on_ready and host->call_ready (streams).
+ * 1.2 added durable jobs and schedules: kn_job_options, kn_schedule_def,
+ * kn_job_def.on_cancel, host->job_submit, call_set_job, register_schedule
+ * and schedules_list. */
 #define KN_ABI_MAJOR 1
-#define KN_ABI_MINOR 1
+#define KN_ABI_MINOR 2
 
 /* The one symbol every plugin exports. */
 #define KN_ENTRY_SYMBOL "kn_plugin_entry"
@@ -423,7 +426,101 @@ typedef struct kn_job_def {
     void *user_data;           /* passed to handler; owned by the kernel until it calls release */
     kn_release_fn release;     /* optional */
     uint32_t max_attempts;     /* enqueued runs: attempts before giving up; 0 means 3 */
+    /* Added in 1.2. Optional: the run was cancelled (its timeout passed,
+     * an operator cancelled the job, the scheduler stops): stop the work
+     * and complete the call soon. Runs once, on any thread, like an
+     * endpoint's on_cancel. Without it, the run ends when the handler
+     * completes the call; the attempt still counts as timed out. */
+    kn_cancel_fn on_cancel;
 } kn_job_def;
+
+/* Jobs are durable when the `scheduler` core plugin is loaded: an enqueued
+ * job is stored (SQLite, or PostgreSQL when storage is configured so),
+ * survives a crash of the kernel, and runs at least once. Without it they
+ * live in the kernel's memory. A plugin does not see which is the case.
+ *
+ * The handler of a job started by the scheduler also finds in the call's
+ * metadata "job.queue", "job.max_attempts" and, for a fire of a schedule,
+ * "job.schedule" and "job.fire_at" (ISO-8601). It may answer, besides
+ * succeeding or failing, with response metadata (call_response_meta_set,
+ * then complete the call either way):
+ *   "job.snooze"   "<milliseconds>": run again after that long; the attempt
+ *                  is not spent;
+ *   "job.discard"  any value: do not retry; the job is discarded now. */
+
+/* Options of an enqueue (host->job_submit). Zero means the default. */
+typedef struct kn_job_options {
+    uint32_t struct_size;      /* sizeof(kn_job_options) */
+    const char *queue;         /* NULL: "default"; the scheduler refuses a queue
+                                  it does not know (KN_ERR_NOT_FOUND) */
+    int32_t priority;          /* 0 runs first, then 1, ... up to 9 */
+    uint64_t delay_ms;         /* run no earlier than this long from now */
+    int64_t run_at_ms;         /* run no earlier than this Unix time in
+                                  milliseconds; wins over delay_ms */
+    const char *unique_key;    /* NULL: not unique. Otherwise at most one job
+                                  with this key (and name) is unfinished, or,
+                                  with unique_for_ms, enqueued within that
+                                  period: a second enqueue is KN_ERR_CONFLICT
+                                  and reports the existing job's id */
+    uint64_t unique_for_ms;    /* see unique_key; 0: while unfinished */
+    uint32_t max_attempts;     /* 0: the job's own (kn_job_def.max_attempts) */
+    uint64_t timeout_ms;       /* an attempt running longer is cancelled (its
+                                  handler's on_cancel runs) and counts as
+                                  failed; 0: the queue's default */
+} kn_job_options;
+
+/* Completion of host->job_submit. Runs exactly once, on any thread,
+ * possibly before job_submit returns. KN_OK: the job is stored (durable
+ * when the scheduler runs) and `job_id` is its id. KN_ERR_CONFLICT: a job
+ * with the same unique key exists and `job_id` is its id. Other statuses:
+ * nothing was stored, `job_id` is 0 and `message` (borrowed for the
+ * duration of the callback) says why. */
+typedef void (*kn_job_done_fn)(void *user_data, kn_status status, uint64_t job_id,
+                               const char *message);
+
+/* What a schedule does when its previous run has not finished. */
+typedef enum kn_overlap {
+    KN_OVERLAP_SKIP = 0,       /* the fire is skipped (and recorded as such) */
+    KN_OVERLAP_ALLOW = 1,      /* runs alongside */
+    KN_OVERLAP_QUEUE_ONE = 2,  /* waits for the running one; at most one waits */
+    KN_OVERLAP_REPLACE = 3     /* the running one is cancelled */
+} kn_overlap;
+
+/* What a schedule does with the fires it missed while no kernel ran. */
+typedef enum kn_misfire {
+    KN_MISFIRE_RUN_ONCE = 0,   /* one run for all of them */
+    KN_MISFIRE_SKIP = 1,       /* none; wait for the next fire */
+    KN_MISFIRE_RUN_ALL = 2     /* one run each, up to misfire_limit */
+} kn_misfire;
+
+/* A schedule: enqueues job `job` with `payload` at every fire of `spec`.
+ * The kernel keeps it while its plugin is loaded (unload removes it); the
+ * scheduler plugin fires it. An operator may change or disable it with
+ * kernelctl; that change outlives restarts and reloads. Each fire is a job
+ * with the unique key (schedule, fire time), so no fire ever runs twice. */
+typedef struct kn_schedule_def {
+    uint32_t struct_size;      /* sizeof(kn_schedule_def) */
+    const char *name;          /* [A-Za-z0-9._-]{1,128}, global like a job's */
+    const char *spec;          /* "30 2 * * MON-FRI" (5 fields, or 6 with seconds
+                                  first; names, lists, ranges, steps), a
+                                  nickname ("@daily"), or "@every 90s".
+                                  Checked by the scheduler, which logs and
+                                  shows a bad one (kernelctl schedules list) */
+    const char *job;           /* the job it enqueues */
+    kn_bytes payload;          /* the job's payload; empty: {} */
+    const char *time_zone;     /* IANA name ("Europe/Berlin"); NULL: "UTC" */
+    const char *queue;         /* NULL: "default" */
+    kn_overlap overlap;
+    kn_misfire misfire;
+    uint32_t misfire_limit;    /* KN_MISFIRE_RUN_ALL: at most this many; 0: 100 */
+    uint64_t jitter_ms;        /* each fire waits a random 0..jitter_ms */
+} kn_schedule_def;
+
+/* Visits one schedule (host->schedules_list). `owner` and `def` borrowed
+ * for the duration of the callback. Runs on the thread that called
+ * schedules_list, inside it. */
+typedef void (*kn_schedule_visit_fn)(void *user_data, const char *owner,
+                                     const kn_schedule_def *def);
 
 /* An event, borrowed for the duration of the handler. */
 typedef struct kn_event {
@@ -445,7 +542,11 @@ typedef struct kn_event {
  *   "kernel.plugin.loaded"    a plugin was loaded (not on a reload);
  *   "kernel.plugin.reloaded"  a plugin was replaced by a new version: the
  *                             new one runs and the old one has stopped;
- *   "kernel.plugin.unloaded"  a plugin was unloaded (also at shutdown). */
+ *   "kernel.plugin.unloaded"  a plugin was unloaded (also at shutdown).
+ * and, payload {}:
+ *   "kernel.schedules.changed" the set of schedules (register_schedule)
+ *                             changed: a plugin that declares some was
+ *                             loaded, reloaded or unloaded (1.2). */
 typedef void (*kn_event_fn)(void *user_data, const kn_event *event);
 
 typedef struct kn_event_handler_def {
@@ -529,6 +630,7 @@ typedef struct kn_call_callbacks {
  * Functions added in a later minor version are at the end of the table.
  * Before calling one, check that this kernel's table has it (check
  * `struct_size`): KN_HOST_HAS(host, call_ready). Added in 1.1: call_ready.
+ * Added in 1.2: job_submit, call_set_job, register_schedule, schedules_list.
  */
 #define KN_HOST_HAS(host, field) \
     ((host)->struct_size >= offsetof(kn_host_api, field) + sizeof((host)->field))
@@ -754,6 +856,37 @@ struct kn_host_api {
      * refuses items must call it (or cancel the call): a handler that waits
      * for on_ready waits for it. Any thread. */
     void (*call_ready)(kn_call *call);
+
+    /* --- Added in 1.2 (check KN_HOST_HAS(host, <function>)) --------------- */
+
+    /* Queues job `name` with `options` (NULL: defaults): job_enqueue with
+     * every option, and without blocking. `name`, `payload` and `options`
+     * copied. Any thread.
+     *   KN_OK: `done` runs exactly once (kn_job_done_fn), when the job is
+     *     stored or refused.
+     *   Any other status (KN_ERR_NOT_FOUND: no job of that name is
+     *     registered now; KN_ERR_INVALID_ARGUMENT: no `done`, a bad option):
+     *     nothing was stored and `done` is never called.
+     * With the scheduler loaded, job_enqueue does the same and waits for the
+     * store (at most 10 s, then KN_ERR_UNAVAILABLE): do not call job_enqueue
+     * from a storage completion; call job_submit there. */
+    kn_status (*job_submit)(kn_plugin *self, const char *name, kn_bytes payload,
+                            const kn_job_options *options, kn_job_done_fn done,
+                            void *user_data);
+    /* Starting a call: targets job `name` instead of an endpoint. The call
+     * runs through no middleware; its starter sets "job.*" metadata
+     * (call_meta_set), dispatches it and may cancel it, as for any call. The
+     * scheduler runs jobs so. `name` copied. KN_ERR_NOT_FOUND when no job of
+     * that name is registered now (nothing changes). The call's thread. */
+    kn_status (*call_set_job)(kn_call *call, const char *name);
+    /* A schedule (kn_schedule_def): `def` copied (section 3). Control
+     * thread. KN_ERR_INVALID_ARGUMENT for a malformed definition (a bad
+     * name, no spec or job), KN_ERR_CONFLICT for a name another plugin owns. */
+    kn_status (*register_schedule)(kn_plugin *self, const kn_schedule_def *def);
+    /* Visits every schedule of every loaded plugin, in name order, with its
+     * owner's name. `visit` runs inside schedules_list, on the caller's
+     * thread. Any thread. */
+    void (*schedules_list)(kn_plugin *self, kn_schedule_visit_fn visit, void *user_data);
 };
 
 #ifdef __cplusplus

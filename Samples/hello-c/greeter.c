@@ -5,7 +5,8 @@
  *   1. The kernel dlopens the .so and calls `kn_plugin_entry(host)`: we keep
  *      the host API table and hand back a static descriptor.
  *   2. The kernel checks the descriptor (ABI version, name) and calls `init`:
- *      we read our configuration, log, and register an endpoint and a route.
+ *      we read our configuration, log, and register an endpoint, a route, and
+ *      a job with an endpoint that queues it (durably when the scheduler runs).
  *   3. Every call of the endpoint reaches `greet`, which completes it.
  *   4. On unload or reload the kernel drains calls in flight, then calls our
  *      `release` to give back what we gave it as user_data. We set
@@ -40,6 +41,8 @@
 
 /* The host API table: valid until the process exits. */
 static const kn_host_api *host;
+/* This load's handle, from init; valid until stop returns. */
+static kn_plugin *plugin_self;
 
 /* Our per-endpoint state, passed back to every callback as user_data (owned
  * by the kernel until it calls greeter_release): the response body, built
@@ -94,6 +97,51 @@ static void greet(void *user_data, kn_call *call) {
     host->call_respond(call, (kn_bytes){(const uint8_t *)g->body, g->len}, "application/json");
 }
 
+/* A job: background work the kernel runs for us, durably when the scheduler
+ * plugin is loaded. Its handler runs on a job thread and completes the call
+ * like an endpoint's; a failure is retried. Here it only counts its runs. */
+static unsigned long tallies;
+
+static void tally(void *user_data, kn_call *call) {
+    (void)user_data;
+    kn_bytes attempt = {0};
+    host->call_meta_get(call, "job.attempt", &attempt); /* "1" on the first run */
+    char line[96];
+    snprintf(line, sizeof line, "tally job ran (attempt %.*s), %lu so far", (int)attempt.len,
+             (const char *)attempt.ptr, ++tallies);
+    host->log(plugin_self, KN_LOG_DEBUG, line);
+    host->call_respond(call, (kn_bytes){(const uint8_t *)"{}", 2}, "application/json");
+}
+
+/* The completion of job_submit: runs once, on any thread, when the job is
+ * stored (or refused). `user_data` is the call of the endpoint below, which
+ * we complete here with the job's id. */
+static void tally_queued(void *user_data, kn_status status, uint64_t job_id, const char *message) {
+    kn_call *call = user_data;
+    if (status != KN_OK) {
+        host->call_fail(call, status, message, (kn_bytes){0});
+        return;
+    }
+    char body[48];
+    int n = snprintf(body, sizeof body, "{\"job_id\":%llu}", (unsigned long long)job_id);
+    host->call_respond(call, (kn_bytes){(const uint8_t *)body, (size_t)n}, "application/json");
+}
+
+/* POST /api/<name>.later: queues the tally job and answers with its id.
+ * job_submit (ABI 1.2) never blocks; on an older kernel, job_enqueue. */
+static void later(void *user_data, kn_call *call) {
+    (void)user_data;
+    kn_bytes payload = {(const uint8_t *)"{}", 2};
+    if (KN_HOST_HAS(host, job_submit)) {
+        if (host->job_submit(plugin_self, PLUGIN_NAME ".tally", payload, NULL, tally_queued, call) != KN_OK)
+            host->call_fail(call, KN_ERR_NOT_FOUND, "the tally job is not registered", (kn_bytes){0});
+        return;
+    }
+    uint64_t id = 0;
+    kn_status status = host->job_enqueue(plugin_self, PLUGIN_NAME ".tally", payload, 0, &id);
+    tally_queued(call, status, id, "cannot enqueue");
+}
+
 /* init: runs once per load on the kernel's control thread. Registrations
  * made here go live together when we return KN_OK; any other status discards
  * them all and refuses the plugin (set_error tells the kernel why). `self`
@@ -125,6 +173,16 @@ static kn_status init(kn_plugin *self) {
     if (status != KN_OK) {
         greeter_release(g); /* not registered: still ours to free */
         host->set_error(self, "cannot register endpoint " ENDPOINT_NAME);
+        return status;
+    }
+
+    /* The job, and the endpoint that queues it. */
+    plugin_self = self;
+    kn_job_def job = {.struct_size = sizeof job, .name = PLUGIN_NAME ".tally", .handler = tally, .max_attempts = 3};
+    kn_endpoint_def queue = {.struct_size = sizeof queue, .name = PLUGIN_NAME ".later", .kind = KN_ENDPOINT_UNARY,
+                             .handler = later, .description = "Queues the tally job; answers {\"job_id\": N}"};
+    if ((status = host->register_job(self, &job)) != KN_OK || (status = host->register_endpoint(self, &queue)) != KN_OK) {
+        host->set_error(self, "cannot register the tally job");
         return status;
     }
 

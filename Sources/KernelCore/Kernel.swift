@@ -71,6 +71,9 @@ public final class Kernel: @unchecked Sendable {
         }
         self.loader = PluginLoader(imagesDirectory: images, host: UnsafePointer(HostAPI.table))
         self.events = EventBus(registry: registry)
+        registry.whenSchedulesChange { [events] in
+            _ = events.publish(topic: "kernel.schedules.changed", payload: Array("{}".utf8), publisher: "kernel")
+        }
         self.jobs = JobRunner(kernel: self)
     }
 

@@ -8,15 +8,16 @@ typealias JSONObject = [String: Any]
 enum CtlError: Error, CustomStringConvertible {
     /// The socket could not be opened or connected.
     case cannotConnect(path: String, reason: String)
-    /// The kernel answered `ok: false`.
-    case kernel(code: String, message: String)
+    /// The kernel answered `ok: false`. `details` is the error's `details`
+    /// object, each value as text (e.g. `job_id` of a duplicate job).
+    case kernel(code: String, message: String, details: [String: String] = [:])
     /// The connection broke or the kernel's answer did not follow the protocol.
     case transport(String)
 
     var description: String {
         switch self {
         case .cannotConnect(let path, let reason): "cannot connect to kernel at \(path): \(reason)"
-        case .kernel(let code, let message): "\(code): \(message)"
+        case .kernel(let code, let message, _): "\(code): \(message)"
         case .transport(let message): message
         }
     }
@@ -99,7 +100,8 @@ struct AdminClient: ~Copyable {
             let error = object["error"] as? JSONObject
             throw .kernel(
                 code: error?["code"] as? String ?? "internal",
-                message: error?["message"] as? String ?? "no message")
+                message: error?["message"] as? String ?? "no message",
+                details: (error?["details"] as? JSONObject ?? [:]).mapValues { Output.text($0) })
         }
         return object["result"] as? JSONObject ?? [:]
     }

@@ -11,6 +11,7 @@ struct KernelCtl: ParsableCommand {
             Status.self, List.self, Info.self, Endpoints.self,
             Load.self, Unload.self, Reload.self, Call.self,
             StorageStatus.self, KV.self, Log.self,
+            Jobs.self, Queues.self, Schedules.self,
         ])
 
     @OptionGroup var options: GlobalOptions

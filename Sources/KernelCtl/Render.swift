@@ -62,7 +62,7 @@ enum Render {
         appendExtras(result, to: &lines, known: [
             "name", "version", "state", "generation", "description", "path", "image", "loaded_at_ms",
             "depends_on", "dependents", "flags", "transports", "in_flight", "endpoints", "routes",
-            "middleware", "jobs", "event_handlers", "services", "metrics",
+            "middleware", "jobs", "schedules", "event_handlers", "services", "metrics",
         ])
         var sections = [lines.render()]
         sections.append(section("endpoints", objects(result["endpoints"]),
@@ -72,6 +72,8 @@ enum Render {
         sections.append(section("middleware", objects(result["middleware"]),
                                 Table("NAME", "ORDER", "ENDPOINTS"), ["name", "order", "endpoints"]))
         sections.append(section("jobs", result["jobs"]))
+        sections.append(section("schedules", objects(result["schedules"]),
+                                Table("NAME", "SPEC", "TZ", "JOB"), ["name", "spec", "time_zone", "job"]))
         sections.append(section("event handlers", result["event_handlers"]))
         var services = Table("NAME", "VERSION")
         for service in objects(result["services"]) {

@@ -14,7 +14,7 @@ extension KernelCtl {
         @ParentCommand var parent: KernelCtl
 
         func execute(_ context: Context) throws(CtlError) {
-            try context.emit(try context.callStorage("storage.status", [:]), human: StorageRender.status)
+            try context.emit(try context.callPlugin("storage", "storage.status", [:]), human: StorageRender.status)
         }
     }
 
@@ -33,7 +33,7 @@ extension KernelCtl {
         @Argument(help: "Key.") var key: String
 
         func execute(_ context: Context) throws(CtlError) {
-            let entry = try context.callStorage("storage.kv.get", ["namespace": namespace, "key": key])
+            let entry = try context.callPlugin("storage", "storage.kv.get", ["namespace": namespace, "key": key])
             try context.emit(entry) { StorageRender.value($0["value"]) }
         }
     }
@@ -50,7 +50,7 @@ extension KernelCtl {
         func execute(_ context: Context) throws(CtlError) {
             var body: JSONObject = ["namespace": namespace, "key": key, "value": value]
             if let ttlMs { body["ttl_ms"] = ttlMs }
-            let entry = try context.callStorage("storage.kv.put", body)
+            let entry = try context.callPlugin("storage", "storage.kv.put", body)
             try context.emit(entry) { "wrote \(Output.text($0["namespace"]))/\(Output.text($0["key"])) version \(Output.text($0["version"]))" }
         }
     }
@@ -63,7 +63,7 @@ extension KernelCtl {
         @Argument(help: "Key.") var key: String
 
         func execute(_ context: Context) throws(CtlError) {
-            let result = try context.callStorage("storage.kv.delete", ["namespace": namespace, "key": key])
+            let result = try context.callPlugin("storage", "storage.kv.delete", ["namespace": namespace, "key": key])
             try context.emit(result) { result in
                 (result["deleted"] as? Bool) == true ? "deleted \(namespace)/\(key)" : "no key \(namespace)/\(key)"
             }
@@ -82,7 +82,7 @@ extension KernelCtl {
         func execute(_ context: Context) throws(CtlError) {
             var body: JSONObject = ["namespace": namespace, "prefix": prefix, "limit": limit]
             if let cursor { body["cursor"] = cursor }
-            try context.emit(try context.callStorage("storage.kv.scan", body), human: StorageRender.page)
+            try context.emit(try context.callPlugin("storage", "storage.kv.scan", body), human: StorageRender.page)
         }
     }
 
@@ -109,31 +109,7 @@ extension KernelCtl {
         func execute(_ context: Context) throws(CtlError) {
             let parts = stream.split(separator: "/", maxSplits: 1).map(String.init)
             let body: JSONObject = ["namespace": parts[0], "stream": parts[1], "from": from, "limit": limit]
-            try context.emit(try context.callStorage("storage.log.read", body), human: StorageRender.batch)
+            try context.emit(try context.callPlugin("storage", "storage.log.read", body), human: StorageRender.batch)
         }
-    }
-}
-
-extension Context {
-    /// Calls a storage operator endpoint through the admin `call` operation
-    /// and returns its JSON answer.
-    func callStorage(_ endpoint: String, _ body: JSONObject) throws(CtlError) -> JSONObject {
-        let text: String
-        do {
-            text = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes]), as: UTF8.self)
-        } catch {
-            throw .transport("cannot encode request: \(error)")
-        }
-        let result: JSONObject
-        do {
-            result = try request("call", ["endpoint": endpoint, "body": text])
-        } catch .kernel(let code, let message) where code == "not_found" && message.contains(endpoint) {
-            throw .kernel(code: code, message: "\(message) (is the storage plugin loaded?)")
-        }
-        let answer = result["body"] as? String ?? "{}"
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(answer.utf8))) as? JSONObject else {
-            throw .transport("invalid answer from \(endpoint): not a JSON object")
-        }
-        return object
     }
 }

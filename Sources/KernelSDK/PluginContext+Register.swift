@@ -143,7 +143,9 @@ extension PluginContext {
 
     /// A job: a named background handler, run by `enqueue` (retried up to
     /// `maxAttempts`) or by another plugin. Its context has `job.id` and
-    /// `job.attempt` (1 on the first run) in its metadata.
+    /// `job.attempt` (1 on the first run) in its metadata. Throw
+    /// `JobSnooze` to run again later without spending an attempt, or
+    /// `JobDiscard` to give up now.
     ///
     /// ```swift
     /// kernel.job("send_welcome", maxAttempts: 5) { (welcome: Welcome, job) in
@@ -155,7 +157,14 @@ extension PluginContext {
         _ handler: @escaping @Sendable (Payload, RequestContext) async throws -> Void
     ) {
         let job = TaskEndpoint(host: host) { request in
-            try await handler(try request.decode(Payload.self), request)
+            do {
+                try await handler(try request.decode(Payload.self), request)
+            } catch let snooze as JobSnooze {
+                request.setResponseMeta("job.snooze", String(snooze.delay.milliseconds))
+            } catch let discard as JobDiscard {
+                request.setResponseMeta("job.discard", "1")
+                throw PluginError(.invalidArgument, discard.reason)
+            }
             return .empty
         }
         var def = kn_job_def()
@@ -164,6 +173,8 @@ extension PluginContext {
         def.user_data = Unmanaged.passRetained(job).toOpaque()
         def.release = { userData in Unmanaged<TaskEndpoint>.fromOpaque(userData!).release() }
         def.handler = { userData, call in TaskEndpoint.from(userData).begin(call!) }
+        // A 1.1 kernel reads the definition only as far as its own size: the field is ignored there.
+        def.on_cancel = { userData, call in TaskEndpoint.from(userData).cancel(call!) }
         let status = name.withCString { name in
             def.name = name
             return host.pointee.register_job(handle, &def)

@@ -12,28 +12,19 @@ extension PluginContext {
     /// try kernel.publish("orders.created", Order(id: 42))
     /// ```
     public func publish<T: Encodable>(_ topic: String, _ payload: T) throws(PluginError) {
-        let bytes = try JSON.encode(payload, what: "event payload")
+        try publish(topic, json: try JSON.encode(payload, what: "event payload"))
+    }
+
+    /// Publishes an event whose payload is JSON already.
+    ///
+    /// ```swift
+    /// try kernel.publish("orders.created", json: Array(#"{"id":42}"#.utf8))
+    /// ```
+    public func publish(_ topic: String, json bytes: [UInt8]) throws(PluginError) {
         let status = bytes.withUnsafeBufferPointer {
             host.pointee.publish(handle, topic, kn_bytes(ptr: $0.baseAddress, len: $0.count))
         }
         guard status == KN_OK else { throw PluginError(.init(status: status), "cannot publish to '\(topic)'") }
-    }
-
-    /// Queues job `name` to run after `delay`, retried up to its
-    /// `maxAttempts`; returns the job's id.
-    ///
-    /// ```swift
-    /// try kernel.enqueue("send_welcome", Welcome(email: email), delay: .seconds(300))
-    /// ```
-    @discardableResult
-    public func enqueue<T: Encodable>(_ name: String, _ payload: T, delay: Duration = .zero) throws(PluginError) -> UInt64 {
-        let bytes = try JSON.encode(payload, what: "job payload")
-        var id: UInt64 = 0
-        let status = bytes.withUnsafeBufferPointer {
-            host.pointee.job_enqueue(handle, name, kn_bytes(ptr: $0.baseAddress, len: $0.count), delay.milliseconds, &id)
-        }
-        guard status == KN_OK else { throw PluginError(.init(status: status), "cannot enqueue job '\(name)'") }
-        return id
     }
 
     /// Calls an endpoint through its middleware and decodes the answer.

@@ -14,11 +14,18 @@ let package = Package(
     products: [
         // Drives the storage service through the SDK (integration tests, storage benchmark).
         .library(name: "storageprobe", type: .dynamic, targets: ["StorageProbePlugin"]),
+        // Drives the scheduler through the SDK: a job that fails, sleeps, snoozes or discards on demand.
+        .library(name: "jobprobe", type: .dynamic, targets: ["JobProbePlugin"]),
     ],
     dependencies: [.package(path: "../..")],
     targets: [
         .target(
             name: "StorageProbePlugin",
+            dependencies: [.product(name: "KernelSDK", package: rootPackage)],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
+        ),
+        .target(
+            name: "JobProbePlugin",
             dependencies: [.product(name: "KernelSDK", package: rootPackage)],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
         ),

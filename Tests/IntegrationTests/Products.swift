@@ -67,6 +67,7 @@ enum Products {
         case "libws.so": return envelope + ["Plugins/ws"]
         case "libtcp.so": return envelope + ["Plugins/tcp"]
         case "libstorage.so": return sdk + ["Plugins/storage"]
+        case "libscheduler.so": return sdk + ["Plugins/scheduler"]
         case "libhello.so": return sdk + ["Samples/hello-swift"]
         case "libusers.so": return sdk + ["Samples/users"]
         default: return []
@@ -96,7 +97,7 @@ enum Products {
 /// Test fixture plugins: a package of their own (Tests/Fixtures), built by
 /// the tests from this tree, once per test process, next to the main build.
 enum Fixtures {
-    static let products: Set<String> = ["libstorageprobe.so"]
+    static let products: Set<String> = ["libstorageprobe.so", "libjobprobe.so"]
 
     static func path(_ name: String) throws -> String {
         let directory = try built.get()

@@ -56,10 +56,21 @@ struct HelloPlugin: Plugin {
             kernel.log(.debug, "event \(event.topic) #\(event.id) from \(event.publisher)")
         }
         kernel.endpoint("hello.trigger", description: "Enqueues hello.report and publishes greetings.hi") { (_: Empty, _) in
-            let job = try kernel.enqueue("hello.report", Report(note: "triggered"))
+            let job = try await kernel.enqueue("hello.report", Report(note: "triggered"))
             try kernel.publish("greetings.hi", Message(message: "hi"))
             return Triggered(job: job)
         }
+        // Background work: a job now, one in five minutes, and two schedules
+        // (durable and operable with `kernelctl jobs|schedules` when the
+        // scheduler plugin is loaded).
+        kernel.endpoint("hello.later", description: "Enqueues hello.report now and in five minutes") { (_: Empty, _) in
+            let now = try await kernel.enqueue("hello.report", Report(note: "now"))
+            let later = try await kernel.enqueue("hello.report", Report(note: "five minutes later"), delay: .minutes(5))
+            return ["now": now, "later": later]
+        }
+        kernel.schedule("hello.nightly", cron: "30 2 * * *", job: "hello.report", payload: Report(note: "nightly"),
+                        timeZone: "Europe/Berlin")
+        kernel.schedule("hello.heartbeat", every: .minutes(15), job: "hello.report", payload: Report(note: "heartbeat"))
         kernel.endpoint("hello.stats", description: "How many jobs and events ran") { (_: Empty, _) in
             StatsResponse(jobsRun: stats.jobsRun.load(ordering: .relaxed),
                           eventsReceived: stats.eventsReceived.load(ordering: .relaxed))

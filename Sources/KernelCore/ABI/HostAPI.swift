@@ -212,7 +212,7 @@ enum HostAPI {
         api.job_enqueue = { plugin, name, payload, delay, jobID in
             guard let plugin, let name else { return KN_ERR_INVALID_ARGUMENT }
             let result = PluginInstance.from(plugin).kernel.jobs.enqueue(
-                String(cString: name), payload: payload.array, delayMilliseconds: delay)
+                from: plugin, String(cString: name), payload: payload, delayMilliseconds: delay)
             switch result {
             case .success(let id):
                 jobID?.pointee = id
@@ -236,6 +236,34 @@ enum HostAPI {
             case .failure(let error):
                 instance.kernel.pluginLog(instance, level: Int32(KN_LOG_ERROR), error.message)
                 return error.status
+            }
+        }
+
+        // Durable jobs and schedules (1.2)
+        api.job_submit = { plugin, name, payload, options, done, userData in
+            guard let plugin, let name, let done else { return KN_ERR_INVALID_ARGUMENT }
+            return PluginInstance.from(plugin).kernel.jobs.submit(
+                from: plugin, String(cString: name), payload: payload, options: options, done: done, userData: userData)
+        }
+        api.call_set_job = { call, name in
+            guard let call, let name else { return KN_ERR_INVALID_ARGUMENT }
+            let job = String(cString: name)
+            return Call.with(call) { call in
+                guard call.kernel.registry.job(named: job) != nil else { return KN_ERR_NOT_FOUND }
+                call.setJob(job)
+                return KN_OK
+            }
+        }
+        api.register_schedule = { plugin, def in
+            guard let plugin, let def = readDefinition(def) else { return KN_ERR_INVALID_ARGUMENT }
+            return PluginInstance.from(plugin).register(schedule: def)
+        }
+        api.schedules_list = { plugin, visit, userData in
+            guard let plugin, let visit else { return }
+            for entry in PluginInstance.from(plugin).kernel.registry.allSchedules {
+                entry.withDefinition { def in
+                    entry.ownerName.withCString { owner in visit(userData, owner, def) }
+                }
             }
         }
 

@@ -130,6 +130,7 @@ extension Kernel {
         info["middleware"] = r.middleware.map { ["name": $0.name, "order": Int($0.order), "endpoints": $0.pattern] }
         info["transports"] = r.transports.map(\.name)
         info["jobs"] = r.jobs.map(\.name)
+        info["schedules"] = r.schedules.map { ["name": $0.name, "spec": $0.spec, "job": $0.job, "time_zone": $0.timeZone ?? "UTC"] }
         info["event_handlers"] = r.eventHandlers.map(\.pattern.description)
         info["services"] = r.services.map { ["name": $0.name, "major": Int($0.major), "minor": Int($0.minor)] }
         info["metrics"] = instance.metricValues.mapValues { Int($0) }

@@ -62,7 +62,7 @@ extension PluginInstance {
             return status
         }
         return record { $0.jobs.append(JobEntry(
-            name: name, handler: handler, userData: def.user_data, release: def.release,
+            name: name, handler: handler, onCancel: def.on_cancel, userData: def.user_data, release: def.release,
             maxAttempts: def.max_attempts, owner: self)) }
     }
 
@@ -80,6 +80,24 @@ extension PluginInstance {
         let taken = registrations.services.contains { $0.name == name && $0.major == major }
         if let status = checkName(.service(major: major), name, taken: taken) { return status }
         return record { $0.services.append(ServiceEntry(name: name, major: major, minor: minor, table: table, owner: self)) }
+    }
+
+    func register(schedule def: kn_schedule_def) -> kn_status {
+        guard let name = optionalString(def.name), isValidEndpointName(name),
+              let spec = optionalString(def.spec), !spec.isEmpty,
+              let job = optionalString(def.job), isValidEndpointName(job) else {
+            return refuse("schedule: a name of [A-Za-z0-9._-]{1,128}, a spec and a job name are required")
+        }
+        guard def.overlap.rawValue <= KN_OVERLAP_REPLACE.rawValue, def.misfire.rawValue <= KN_MISFIRE_RUN_ALL.rawValue else {
+            return refuse("schedule '\(name)': unknown overlap or misfire policy")
+        }
+        if let status = checkName(.schedule, name, taken: registrations.schedules.contains { $0.name == name }) {
+            return status
+        }
+        return record { $0.schedules.append(ScheduleEntry(
+            name: name, spec: spec, job: job, payload: def.payload.array, timeZone: optionalString(def.time_zone),
+            queue: optionalString(def.queue), overlap: def.overlap.rawValue, misfire: def.misfire.rawValue,
+            misfireLimit: def.misfire_limit, jitterMilliseconds: def.jitter_ms, ownerName: self.name, owner: self)) }
     }
 
     // MARK: Helpers

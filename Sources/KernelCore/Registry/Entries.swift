@@ -62,10 +62,10 @@ final class JobEntry: @unchecked Sendable {
     /// A job runs like an endpoint without middleware.
     let asEndpoint: ResolvedEndpoint
 
-    init(name: String, handler: kn_handler_fn, userData: UnsafeMutableRawPointer?, release: kn_release_fn?,
-         maxAttempts: UInt32, owner: PluginInstance) {
+    init(name: String, handler: kn_handler_fn, onCancel: kn_cancel_fn?, userData: UnsafeMutableRawPointer?,
+         release: kn_release_fn?, maxAttempts: UInt32, owner: PluginInstance) {
         self.asEndpoint = ResolvedEndpoint(endpoint: EndpointEntry(
-            name: name, kind: UInt32(KN_ENDPOINT_UNARY), handler: handler, onItem: nil, onCancel: nil,
+            name: name, kind: UInt32(KN_ENDPOINT_UNARY), handler: handler, onItem: nil, onCancel: onCancel,
             userData: userData, release: nil, summary: "job", owner: owner), chain: [])
         self.name = name
         self.handler = handler

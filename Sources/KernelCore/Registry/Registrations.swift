@@ -9,6 +9,7 @@ struct Registrations: Sendable {
     var jobs: [JobEntry] = []
     var eventHandlers: [EventHandlerEntry] = []
     var services: [ServiceEntry] = []
+    var schedules: [ScheduleEntry] = []
 
     /// Runs every release hook, once, after the last call has drained.
     func releaseUserData() {

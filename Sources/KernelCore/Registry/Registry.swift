@@ -17,6 +17,7 @@ final class Registry: Sendable {
         var eventHandlers: [EventHandlerEntry] = []
         var services: [String: [ServiceEntry]] = [:]
         var transports: [TransportEntry] = []
+        var schedules: [ScheduleEntry] = []
 
         mutating func rebuild() {
             let all = byOwner.values.map(\.registrations)
@@ -31,6 +32,7 @@ final class Registry: Sendable {
             eventHandlers = all.flatMap(\.eventHandlers)
             services = Dictionary(grouping: all.flatMap(\.services), by: \.name)
             transports = all.flatMap(\.transports)
+            schedules = all.flatMap(\.schedules).sorted { $0.name < $1.name }
             resolved = endpoints.mapValues { endpoint in
                 ResolvedEndpoint(endpoint: endpoint, chain: middleware.filter { $0.applies(to: endpoint.name) })
             }
@@ -38,8 +40,17 @@ final class Registry: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Called, outside the lock, after a change of the set of schedules.
+    private let schedulesObserver = Mutex<(@Sendable () -> Void)?>(nil)
 
     init() {}
+
+    /// Sets what runs after every change of the set of schedules.
+    func whenSchedulesChange(_ observer: @escaping @Sendable () -> Void) {
+        schedulesObserver.withLock { $0 = observer }
+    }
+
+    private func schedulesChanged() { schedulesObserver.withLock { $0 }?() }
 
     // MARK: Hot path
 
@@ -113,6 +124,7 @@ final class Registry: Sendable {
             case .transport: state.transports.first { $0.name == name }?.owner
             case .route: state.routes.first { $0.key == name }?.owner
             case .service(let major): state.services[name]?.first { $0.major == major }?.owner
+            case .schedule: state.schedules.first { $0.name == name }?.owner
             }
             guard let owner, owner !== requester, owner !== requester.replacing else { return nil }
             return owner
@@ -120,28 +132,34 @@ final class Registry: Sendable {
     }
 
     enum NameKind {
-        case endpoint, job, transport, route
+        case endpoint, job, transport, route, schedule
         case service(major: UInt32)
     }
 
     /// Makes `registrations` live for `owner`, removing those of `replacing`
     /// in the same step, so a caller never sees a name missing.
     func commit(_ registrations: Registrations, owner: PluginInstance, replacing: PluginInstance? = nil) {
-        state.withLock { state in
+        let changed = state.withLock { state in
+            let before = state.schedules
             if let replacing { state.byOwner[ObjectIdentifier(replacing)] = nil }
             state.byOwner[ObjectIdentifier(owner)] = (owner, registrations)
             state.rebuild()
+            return before != state.schedules
         }
+        if changed { schedulesChanged() }
     }
 
     /// Removes everything `owner` registered and returns it.
     @discardableResult
     func remove(owner: PluginInstance) -> Registrations? {
-        state.withLock { state in
+        let (removed, changed) = state.withLock { state in
+            let before = state.schedules
             let removed = state.byOwner.removeValue(forKey: ObjectIdentifier(owner))
             state.rebuild()
-            return removed?.registrations
+            return (removed?.registrations, before != state.schedules)
         }
+        if changed { schedulesChanged() }
+        return removed
     }
 
     // MARK: Listings
@@ -159,4 +177,7 @@ final class Registry: Sendable {
     var allMiddleware: [MiddlewareEntry] { state.withLock { $0.middleware } }
 
     var allTransports: [TransportEntry] { state.withLock { $0.transports } }
+
+    /// Every schedule of every live plugin, by name.
+    var allSchedules: [ScheduleEntry] { state.withLock { $0.schedules } }
 }

@@ -1,0 +1,163 @@
+import CronKit
+import Foundation
+import KernelSDK
+
+/// Loading schedules, firing one, and what a finished fire leaves behind.
+extension ScheduleEngine {
+    var sql: SQLDatabase { get throws(PluginError) { try kernel.storage().sql } }
+
+    /// Merges the declared schedules, the operator's changes and schedules,
+    /// and the stored fire times into the entries.
+    func load() async throws {
+        let declared = ScheduleDefinition.declared(kernel)
+        var rows: [String: SQLRow] = [:]
+        for row in try await sql.query("SELECT * FROM schedules").rows {
+            if let name = row["name"].string { rows[name] = row }
+        }
+        let now = WallClock.now()
+        var definitions: [(ScheduleDefinition, SQLRow?)] = []
+        for definition in declared {
+            if let row = rows[definition.name], row["source"].string == ScheduleDefinition.Source.code.rawValue {
+                definitions.append((definition.applying(row), row))
+            } else {
+                if rows[definition.name] != nil {
+                    kernel.log(.warning, "scheduler: schedule '\(definition.name)' of plugin '\(definition.owner)' replaces the operator's schedule of that name")
+                    try await sql.execute("DELETE FROM schedules WHERE name = $1", [.text(definition.name)])
+                }
+                try await sql.execute(
+                    "INSERT INTO schedules (name, source, created_at) VALUES ($1, 'code', $2) ON CONFLICT (name) DO NOTHING",
+                    [.text(definition.name), .integer(now)])
+                definitions.append((definition, nil))
+            }
+        }
+        let declaredNames = Set(declared.map(\.name))
+        for row in rows.values where row["source"].string == ScheduleDefinition.Source.operator.rawValue {
+            if let definition = ScheduleDefinition.fromOperatorRow(row), !declaredNames.contains(definition.name) {
+                definitions.append((definition, row))
+            }
+        }
+        let previous = currentEntries
+        var entries: [String: Entry] = [:]
+        for (definition, row) in definitions {
+            var entry = Entry(definition: definition, spec: nil, zone: WallClock.utc)
+            switch definition.compiled() {
+            case .success(let (spec, zone)):
+                entry.spec = spec
+                entry.zone = zone
+            case .failure(let error):
+                entry.error = "\(error)"
+                if previous[definition.name]?.definition != definition {
+                    kernel.log(.error, "scheduler: schedule '\(definition.name)' does not fire: \(error)")
+                }
+            }
+            if let old = previous[definition.name], old.definition == definition {
+                entry.nextFire = old.nextFire
+                entry.lastFire = old.lastFire
+                entry.queuedFire = old.queuedFire
+            } else if let spec = entry.spec {
+                let lastFire = row?["last_fire_at"].int
+                entry.lastFire = lastFire
+                let changed = previous[definition.name] != nil
+                // After a change, fires of the new timing start from now; at start, from the last fire (misfires).
+                let anchor = changed ? now : (lastFire ?? row?["created_at"].int ?? now)
+                entry.nextFire = nextFire(spec, entry.zone, after: anchor)
+            }
+            entries[definition.name] = entry
+        }
+        setEntries(entries)
+    }
+
+    /// One fire of `name` at `fireAt`, by its overlap policy.
+    func fire(_ name: String, at fireAt: Int64, ignoringOverlap: Bool = false) async {
+        guard let definition = entry(name)?.definition else { return }
+        do {
+            let unfinished = try await sql.query(
+                "SELECT id, state FROM jobs WHERE schedule = $1 AND state IN \(JobState.unfinishedSQL)", [.text(name)]).rows
+            if !unfinished.isEmpty && !ignoringOverlap {
+                let waiting = unfinished.contains { $0["state"].string != JobState.running.rawValue }
+                switch definition.overlap {
+                case .allow:
+                    break
+                case .skip:
+                    return try await skip(definition, fireAt, reason: "overlap: the previous run has not finished")
+                case .queue_one:
+                    if waiting { return try await skip(definition, fireAt, reason: "overlap: a run is queued already") }
+                    queue(name, fireAt)
+                    return try await recordFire(name, fireAt, outcome: "queued", jobID: nil)
+                case .replace:
+                    for row in unfinished {
+                        guard let id = row["id"].int else { continue }
+                        if !dispatcher.cancel(id, reason: "replaced by the fire of \(WallClock.text(fireAt))") {
+                            try await sql.execute("""
+                                UPDATE jobs SET state = 'cancelled', finished_at = $1, last_error = $2
+                                WHERE id = $3 AND state IN ('scheduled','available','retryable')
+                                """, [.integer(WallClock.now()), .text("replaced by the fire of \(WallClock.text(fireAt))"), .integer(id)])
+                        }
+                    }
+                }
+            }
+            try await enqueue(definition, fireAt)
+        } catch {
+            kernel.log(.warning, "scheduler: schedule '\(name)' fire at \(WallClock.text(fireAt)) failed: \(error)")
+            try? await recordLastFire(name, fireAt, outcome: "error", error: "\(error)")
+            telemetry.missed(name, job: definition.job, fireAt: fireAt, reason: "\(error)")
+        }
+    }
+
+    private func enqueue(_ definition: ScheduleDefinition, _ fireAt: Int64) async throws {
+        fires.add(definition.name, fireAt)
+        defer { fires.remove(definition.name, fireAt) }
+        let jitter = definition.jitterMilliseconds > 0 ? Int64.random(in: 0...definition.jitterMilliseconds) : 0
+        let options = JobOptions(queue: definition.queue, runAt: Date(timeIntervalSince1970: Double(fireAt + jitter) / 1000),
+                                 uniqueKey: PendingFires.key(definition.name, fireAt), uniqueFor: .seconds(3_153_600_000))
+        let id: UInt64
+        do {
+            id = try await kernel.enqueue(definition.job, json: Array(definition.payload.utf8), options: options)
+        } catch where error.code == .conflict {
+            return // fired before (another kernel, or before a crash): never twice
+        }
+        try await recordFire(definition.name, fireAt, outcome: "enqueued", jobID: Int64(id))
+        try await recordLastFire(definition.name, fireAt, outcome: "enqueued", error: nil)
+        telemetry.fired(definition.name, job: definition.job, fireAt: fireAt, jobID: Int64(id))
+    }
+
+    private func skip(_ definition: ScheduleDefinition, _ fireAt: Int64, reason: String) async throws {
+        try await recordFire(definition.name, fireAt, outcome: "skipped", jobID: nil)
+        try await recordLastFire(definition.name, fireAt, outcome: "skipped", error: reason)
+        telemetry.missed(definition.name, job: definition.job, fireAt: fireAt, reason: reason)
+    }
+
+    func recordFire(_ name: String, _ fireAt: Int64, outcome: String, jobID: Int64?) async throws(PluginError) {
+        try await sql.execute("""
+            INSERT INTO fires (schedule, fire_at, fired_at, outcome, job_id) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (schedule, fire_at) DO UPDATE SET outcome = $4, job_id = $5
+            """, [.text(name), .integer(fireAt), .integer(WallClock.now()), .text(outcome), .integer(jobID)])
+    }
+
+    func recordLastFire(_ name: String, _ fireAt: Int64, outcome: String, error: String?) async throws(PluginError) {
+        try await sql.execute("""
+            UPDATE schedules SET last_fire_at = $1, last_outcome = $2, last_error = $3 WHERE name = $4
+            """, [.integer(fireAt), .text(outcome), .text(error), .text(name)])
+    }
+
+    /// A job fired by a schedule finished an attempt: record it, and start
+    /// the fire that queue_one kept waiting.
+    func finished(_ job: ClaimedJob, _ outcome: AttemptOutcome) {
+        guard let schedule = job.schedule else { return }
+        let (text, error): (String, String?) = switch outcome {
+        case .succeeded: ("succeeded", nil)
+        case .failed(let message): ("failed", message)
+        case .timedOut(let ms): ("failed", "timed out after \(ms) ms")
+        case .discarded(let message): ("discarded", message)
+        case .cancelled(let message): ("cancelled", message)
+        case .snoozed: ("snoozed", nil)
+        case .interrupted, .noHandler: ("interrupted", nil)
+        }
+        let queued = takeQueued(schedule)
+        Task {
+            _ = try? await sql.execute("UPDATE schedules SET last_run_at = $1, last_outcome = $2, last_error = $3 WHERE name = $4",
+                                   [.integer(WallClock.now()), .text(text), .text(error), .text(schedule)])
+            if let queued { await fire(schedule, at: queued, ignoringOverlap: true) }
+        }
+    }
+}
