@@ -441,12 +441,12 @@ typedef struct kn_job_def {
  *
  * The handler of a job started by the scheduler also finds in the call's
  * metadata "job.queue", "job.max_attempts" and, for a fire of a schedule,
- * "job.schedule" and "job.fire_at" (ISO-8601). It may answer, besides
- * succeeding or failing, with response metadata (call_response_meta_set,
- * then complete the call either way):
- *   "job.snooze"   "<milliseconds>": run again after that long; the attempt
- *                  is not spent;
- *   "job.discard"  any value: do not retry; the job is discarded now. */
+ * "job.schedule" and "job.fire_at" (ISO-8601). It may answer with
+ * response metadata (call_response_meta_set, then complete the call):
+ *   "job.snooze"   "<milliseconds>", then succeed: run again after that
+ *                  long; the attempt is not spent;
+ *   "job.discard"  any value, then fail: do not retry; the job is
+ *                  discarded now. */
 
 /* Options of an enqueue (host->job_submit). Zero means the default. */
 typedef struct kn_job_options {
@@ -863,13 +863,18 @@ struct kn_host_api {
      * every option, and without blocking. `name`, `payload` and `options`
      * copied. Any thread.
      *   KN_OK: `done` runs exactly once (kn_job_done_fn), when the job is
-     *     stored or refused.
+     *     stored or refused: an unknown queue, a bad priority, a payload
+     *     over the limit and a duplicate unique key are refusals reported
+     *     there, with the reason.
      *   Any other status (KN_ERR_NOT_FOUND: no job of that name is
-     *     registered now; KN_ERR_INVALID_ARGUMENT: no `done`, a bad option):
-     *     nothing was stored and `done` is never called.
+     *     registered now; KN_ERR_INVALID_ARGUMENT: no `done`, options without
+     *     struct_size): nothing was stored and `done` is never called.
      * With the scheduler loaded, job_enqueue does the same and waits for the
-     * store (at most 10 s, then KN_ERR_UNAVAILABLE): do not call job_enqueue
-     * from a storage completion; call job_submit there. */
+     * store (at most 10 s, then KN_ERR_UNAVAILABLE, and the job may still be
+     * stored after): do not call job_enqueue from a storage completion or
+     * a Swift task; call job_submit there. While the scheduler is being
+     * unloaded, both refuse with KN_ERR_UNAVAILABLE rather than keep the job
+     * in memory. */
     kn_status (*job_submit)(kn_plugin *self, const char *name, kn_bytes payload,
                             const kn_job_options *options, kn_job_done_fn done,
                             void *user_data);

@@ -31,9 +31,10 @@ typedef struct kn_scheduler_api {
     /* Stores job `name` for `caller` (the plugin that enqueued it), with
      * `options` (NULL: defaults), then calls `done` (kn_job_done_fn) exactly
      * once, on any thread, possibly before submit returns. The contract of
-     * host->job_submit: the kernel has checked that the job is registered
-     * and passes the rest unchanged. `name`, `payload` and `options`
-     * copied. Any thread; never blocks.
+     * host->job_submit: the kernel has checked that the job is registered,
+     * and passes the options with struct_size set to its own and
+     * max_attempts filled in from the job's definition when it was 0.
+     * `name`, `payload` and `options` copied. Any thread; never blocks.
      *   KN_OK: `done` will run.
      *   Any other status: nothing was stored and `done` is never called. */
     kn_status (*submit)(kn_plugin *caller, const char *name, kn_bytes payload,

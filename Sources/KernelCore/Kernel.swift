@@ -148,6 +148,10 @@ public final class Kernel: @unchecked Sendable {
         }
         plugins[name] = nil
         loadOrder.removeAll { $0 == name }
+        // While the job store stops, its running jobs may enqueue more: refused, not kept in memory and lost.
+        let storesJobs = instance.registrations.services.contains { $0.name == KN_SCHEDULER_SERVICE }
+        if storesJobs { jobs.setStoreStopping(true) }
+        defer { if storesJobs { jobs.setStoreStopping(false) } }
         registry.remove(owner: instance)
         retire(instance)
         listeners.close(plugin: name)

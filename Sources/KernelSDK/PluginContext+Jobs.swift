@@ -59,8 +59,10 @@ extension PluginContext {
         }
     }
 
-    /// Queues many jobs of one name; the scheduler stores them together.
-    /// Returns their ids in order; the first refusal throws.
+    /// Queues many jobs of one name, concurrently: the scheduler commits
+    /// the enqueues that arrive together in one transaction. Each job is
+    /// stored or refused on its own; the first refusal throws (the others
+    /// may be stored: give them unique keys to enqueue the batch again).
     ///
     /// ```swift
     /// let ids = try await kernel.enqueue("resize", images.map { Resize(image: $0) })
@@ -192,7 +194,7 @@ public struct ScheduleOptions: Sendable, Equatable {
 }
 
 /// Thrown by a job's handler: run the job again after `delay`, without
-/// spending an attempt (the scheduler; in memory it counts as a failure).
+/// spending an attempt.
 ///
 /// ```swift
 /// guard await api.isUp() else { throw JobSnooze(.seconds(30)) }

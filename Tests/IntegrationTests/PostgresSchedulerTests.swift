@@ -22,4 +22,10 @@ final class PostgresSchedulerTests: SchedulerTestCase {
     func testNextFireTimesAcrossDaylightSavingMatchCronsim() throws { try checkNextFireTimesAcrossDaylightSaving() }
     func testJobAndScheduleEventsCarryTheirFields() throws { try checkTelemetryEvents() }
     func testReloadOfTheJobsPluginMidQueueLosesNothing() throws { try checkReloadOfTheJobsPluginMidQueueLosesNothing() }
+    func testOverlapReplaceCancelsTheRunStillGoing() throws { try checkOverlapReplaceCancelsTheRunningFire() }
+    func testOverlapQueueOneStartsTheWaitingFireAsTheRunEnds() throws { try checkOverlapQueueOneRunsTheWaitingFireAfterTheRunningOne() }
+    func testMisfireSkipRunsNoMissedFire() throws { try checkMisfirePolicyAfterDowntime("skip") }
+    func testMisfireRunOnceRunsTheLatestMissedFire() throws { try checkMisfirePolicyAfterDowntime("run_once") }
+    func testMisfireRunAllRunsEveryMissedFire() throws { try checkMisfirePolicyAfterDowntime("run_all") }
+    func testOperatorChangesToADeclaredScheduleOutliveRestartAndReload() throws { try checkOperatorChangesToADeclaredScheduleAreKept() }
 }

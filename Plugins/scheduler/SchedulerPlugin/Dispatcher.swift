@@ -28,7 +28,7 @@ final class Dispatcher: Sendable {
     private let signal = Signal()
     private let idle = Signal()
     /// Told of every finished attempt (the schedules' overlap policies).
-    private let observer = Mutex<(@Sendable (ClaimedJob, AttemptOutcome) -> Void)?>(nil)
+    private let observer = Mutex<(@Sendable (ClaimedJob, AttemptOutcome, JobStore.Finish) -> Void)?>(nil)
 
     init(kernel: PluginContext, store: JobStore, queues: [String: QueueSettings], backoff: Backoff, telemetry: Telemetry,
          pollMilliseconds: Int64) {
@@ -40,7 +40,9 @@ final class Dispatcher: Sendable {
         self.state = Mutex(State(queues: queues))
     }
 
-    func observeFinishes(_ body: @escaping @Sendable (ClaimedJob, AttemptOutcome) -> Void) { observer.withLock { $0 = body } }
+    func observeFinishes(_ body: @escaping @Sendable (ClaimedJob, AttemptOutcome, JobStore.Finish) -> Void) {
+        observer.withLock { $0 = body }
+    }
 
     func wake() { signal.fire() }
 
@@ -143,6 +145,8 @@ final class Dispatcher: Sendable {
             } catch {
                 failures += 1
                 if failures == 1 || failures % 30 == 0 { kernel.log(.warning, "scheduler: storage round failed: \(error)") }
+                // One outcome the database refuses must not hold back the others and every claim.
+                if failures >= 3 { await writeOneByOne() }
                 await signal.wait(timeout: .milliseconds(min(1000 * failures, 5000)))
             }
         }
@@ -152,10 +156,12 @@ final class Dispatcher: Sendable {
     /// had more jobs than it claimed (go again at once).
     private func round() async throws -> Bool {
         let now = WallClock.now()
-        if state.withLock({ now >= $0.nextStage }) {
-            state.withLock { $0.nextStage = now + pollMilliseconds }
-            _ = try await store.stage(now: now)
+        let stageNow = state.withLock { state -> Bool in
+            guard now >= state.nextStage else { return false }
+            state.nextStage = now + pollMilliseconds
+            return true
         }
+        if stageNow { _ = try await store.stage(now: now) }
         let (finished, plan) = state.withLock { state -> ([JobStore.Finish], [(String, Int)]) in
             let finished = state.finished
             state.finished = []
@@ -169,6 +175,10 @@ final class Dispatcher: Sendable {
         }
         var pendingFinish = finished
         var more = false
+        // Retries and snoozes written in this round are staged at their time,
+        // even when this round staged before writing them.
+        defer { for case let .retry(_, at, _) in finished { noteDue(at) } }
+        defer { for case let .release(_, at, _) in finished { noteDue(at) } }
         do {
             if plan.isEmpty && !pendingFinish.isEmpty {
                 _ = try await store.finishAndClaim(pendingFinish, queue: nil, limit: 0)
@@ -186,6 +196,26 @@ final class Dispatcher: Sendable {
             throw error
         }
         return more
+    }
+
+    /// Writes the pending outcomes each in a transaction of its own; one
+    /// that still fails is logged and dropped (its job is rescued later).
+    private func writeOneByOne() async {
+        let finished = state.withLock { state -> [JobStore.Finish] in
+            defer { state.finished = [] }
+            return state.finished
+        }
+        var kept: [JobStore.Finish] = []
+        for finish in finished {
+            do {
+                _ = try await store.finishAndClaim([finish], queue: nil, limit: 0)
+            } catch let error as PluginError where error.code == .unavailable {
+                kept.append(finish) // the database is away: keep it for later
+            } catch {
+                kernel.log(.error, "scheduler: an outcome cannot be written and is dropped (\(finish)): \(error)")
+            }
+        }
+        if !kept.isEmpty { state.withLock { $0.finished = kept + $0.finished } }
     }
 
     private func waitTime() -> Duration {
@@ -219,7 +249,7 @@ final class Dispatcher: Sendable {
     private func finished(_ job: ClaimedJob, _ outcome: AttemptOutcome, since start: ContinuousClock.Instant) {
         let now = WallClock.now()
         let elapsed = ContinuousClock.now - start
-        let error = { (text: String) in AttemptError(attempt: job.attempt, at: WallClock.text(now), error: text) }
+        let error = { (text: String) in AttemptError(attempt: job.attempt, at: WallClock.text(now), error: text.storable) }
         let finish: JobStore.Finish
         var due: Int64?
         switch outcome {
@@ -235,7 +265,7 @@ final class Dispatcher: Sendable {
             due = now + milliseconds
             finish = .release(job.id, at: now + milliseconds, note: nil)
         case .cancelled(let text):
-            finish = .cancelled(job.id, error: text)
+            finish = .cancelled(job.id, error: text.storable)
         case .interrupted:
             finish = .release(job.id, at: now, note: "interrupted: the scheduler stopped while it ran")
         case .noHandler:
@@ -249,7 +279,7 @@ final class Dispatcher: Sendable {
             return state.running.isEmpty
         }
         telemetry.finished(job, outcome, finish: finish, elapsed: elapsed)
-        observer.withLock { $0 }?(job, outcome)
+        observer.withLock { $0 }?(job, outcome, finish)
         if let due { noteDue(due) }
         signal.fire()
         if drained { idle.fire() }

@@ -1,3 +1,4 @@
+import Dispatch
 import KernelSDK
 import Synchronization
 
@@ -36,12 +37,13 @@ final class Inserter: Sendable {
                 return batch
             }
             guard !batch.isEmpty else { return }
+            // Completions run off this loop: one that enqueues again (or blocks) never holds up the writes.
             do {
                 let results = try await store.insert(batch.map(\.job))
-                for (entry, result) in zip(batch, results) { entry.done(result) }
+                DispatchQueue.global().async { for (entry, result) in zip(batch, results) { entry.done(result) } }
             } catch {
                 let failure = PluginError(error)
-                for entry in batch { entry.done(.failed(failure)) }
+                DispatchQueue.global().async { for entry in batch { entry.done(.failed(failure)) } }
             }
         }
     }

@@ -90,18 +90,24 @@ final class JobCall: Sendable {
     }
 
     private func completed(_ response: UnsafePointer<kn_response>) {
-        let outcome = outcome(of: response)
-        host.pointer.pointee.call_release(call.pointer)
-        finish(self, outcome)
+        finish(self, outcome(of: response))
     }
+
+    /// The starter's hold on the call lasts as long as this object, so a
+    /// late `stop` (a timeout, an operator) never cancels a freed call: the
+    /// kernel ignores a cancel after completion.
+    deinit { host.pointer.pointee.call_release(call.pointer) }
 
     private func outcome(of pointer: UnsafePointer<kn_response>) -> AttemptOutcome {
         let response = pointer.pointee
-        switch Stop(rawValue: stopReason.load(ordering: .acquiring)) ?? .none {
-        case .timeout: return .timedOut(milliseconds: job.timeoutMilliseconds)
-        case .operator: return .cancelled(reasonText.withLock { $0 })
-        case .shutdown: return .interrupted
-        case .none: break
+        // A handler that succeeded as the stop came has succeeded.
+        if response.status != KN_OK {
+            switch Stop(rawValue: stopReason.load(ordering: .acquiring)) ?? .none {
+            case .timeout: return .timedOut(milliseconds: job.timeoutMilliseconds)
+            case .operator: return .cancelled(reasonText.withLock { $0 })
+            case .shutdown: return .interrupted
+            case .none: break
+            }
         }
         var snooze: Int64?
         var discard = false
@@ -118,7 +124,7 @@ final class JobCall: Sendable {
             index += 1
         }
         if response.status == KN_OK {
-            if let snooze { return .snoozed(milliseconds: max(0, snooze)) }
+            if let snooze { return .snoozed(milliseconds: min(max(0, snooze), 366 * 86_400_000)) }
             return .succeeded
         }
         let message = String(decoding: UnsafeRawBufferPointer(start: response.error_message.ptr, count: response.error_message.len),

@@ -114,3 +114,9 @@ enum WallClock {
         ISO8601Text.format(Date(timeIntervalSince1970: Double(milliseconds) / 1000), in: utc)
     }
 }
+
+extension String {
+    /// Text a database column takes: PostgreSQL refuses NUL in text, and
+    /// one refused outcome must not block the batch it is written with.
+    var storable: String { contains("\u{0}") ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self }
+}

@@ -29,6 +29,20 @@ struct JobStore: Sendable {
             var plain: [Int] = []
             var seen: [String: Int64] = [:]
             for (index, job) in jobs.enumerated() {
+                if let schedule = job.schedule, let fireAt = job.fireAt {
+                    // One job per fire, whoever fires it: the fire's row is taken in this transaction.
+                    let taken = try await tx.query("""
+                        INSERT INTO fires (schedule, fire_at, fired_at, outcome) VALUES ($1, $2, $3, 'enqueued')
+                        ON CONFLICT (schedule, fire_at) DO UPDATE SET outcome = 'enqueued', fired_at = $3
+                        WHERE fires.outcome = 'queued' RETURNING schedule
+                        """, [.text(schedule), .integer(fireAt), .integer(now)])
+                    if taken.isEmpty {
+                        let existing = try await tx.query("SELECT job_id FROM fires WHERE schedule = $1 AND fire_at = $2",
+                                                          [.text(schedule), .integer(fireAt)])
+                        results[index] = .duplicate(existing.first?["job_id"].int ?? 0)
+                        continue
+                    }
+                }
                 guard let key = job.uniqueKey else { plain.append(index); continue }
                 let scope = "\(job.name)\u{0}\(key)"
                 if let id = seen[scope] { results[index] = .duplicate(id); continue }
@@ -41,12 +55,21 @@ struct JobStore: Sendable {
                     results[index] = .duplicate(id)
                     continue
                 }
-                let rows = try await tx.query(
-                    "INSERT INTO jobs (\(Self.insertColumns)) VALUES (\(placeholders(1, Self.insertWidth))) RETURNING id",
-                    job.values(state: job.runAt > now ? .scheduled : .available, now: now))
-                let id = rows.first?["id"].int ?? 0
+                let rows = try await tx.query("""
+                    INSERT INTO jobs (\(Self.insertColumns)) VALUES (\(placeholders(1, Self.insertWidth)))
+                    ON CONFLICT (name, unique_key) WHERE \(Schema.uniqueUnfinished) DO NOTHING RETURNING id
+                    """, job.values(state: job.runAt > now ? .scheduled : .available, now: now))
+                guard let id = rows.first?["id"].int else {
+                    // Another kernel stored it between the check and the insert.
+                    let existing = try await tx.query(
+                        "SELECT id FROM jobs WHERE name = $1 AND unique_key = $2 AND \(Schema.uniqueUnfinished)",
+                        [.text(job.name), .text(key)])
+                    results[index] = .duplicate(existing.first?["id"].int ?? 0)
+                    continue
+                }
                 seen[scope] = id
                 results[index] = .stored(id)
+                try await Self.linkFire(job, id, in: tx)
             }
             // The rest in multi-row statements; ids come back in insertion order.
             for chunk in stride(from: 0, to: plain.count, by: 500) {
@@ -61,10 +84,19 @@ struct JobStore: Sendable {
                 let rows = try await tx.query(
                     "INSERT INTO jobs (\(Self.insertColumns)) VALUES \(groups.joined(separator: ",")) RETURNING id", values)
                 let ids = rows.rows.compactMap { $0["id"].int }.sorted()
-                for (index, id) in zip(slice, ids) { results[index] = .stored(id) }
+                for (index, id) in zip(slice, ids) {
+                    results[index] = .stored(id)
+                    try await Self.linkFire(jobs[index], id, in: tx)
+                }
             }
             return results.map { $0 ?? .failed(PluginError(.internal, "no id returned")) }
         }
+    }
+
+    private static func linkFire(_ job: NewJob, _ id: Int64, in tx: SQLTransaction) async throws(PluginError) {
+        guard let schedule = job.schedule, let fireAt = job.fireAt else { return }
+        try await tx.execute("UPDATE fires SET job_id = $1 WHERE schedule = $2 AND fire_at = $3",
+                             [.integer(id), .text(schedule), .integer(fireAt)])
     }
 
     // MARK: Claim
@@ -169,10 +201,34 @@ struct JobStore: Sendable {
         return discarded + rescued
     }
 
-    /// The distinct owners of running jobs.
-    func runningOwners() async throws(PluginError) -> [String] {
-        try await sql.query("SELECT DISTINCT claimed_by FROM jobs WHERE state = 'running' AND claimed_by IS NOT NULL")
-            .rows.compactMap { $0["claimed_by"].string }
+    /// The owners of running jobs that are gone: a process of this host
+    /// that no longer runs, or an instance that stopped beating (it stopped,
+    /// or its host did) for `staleAfter` milliseconds.
+    func abandonedOwners(staleAfter: Int64) async throws(PluginError) -> [String] {
+        let owners = try await sql.query(
+            "SELECT DISTINCT claimed_by FROM jobs WHERE state = 'running' AND claimed_by IS NOT NULL")
+            .rows.compactMap { $0["claimed_by"].string }.filter { $0 != node }
+        guard !owners.isEmpty else { return [] }
+        var beats: [String: Int64] = [:]
+        for row in try await sql.query("SELECT id, heartbeat_at FROM nodes").rows {
+            if let id = row["id"].string { beats[id] = row["heartbeat_at"].int ?? 0 }
+        }
+        let now = WallClock.now()
+        return owners.filter { owner in
+            ProcessIdentity.isGone(owner) || (beats[owner].map { now - $0 > staleAfter } ?? true)
+        }
+    }
+
+    /// This instance is alive (written at start and every few seconds).
+    func heartbeat() async throws(PluginError) {
+        try await sql.execute("""
+            INSERT INTO nodes (id, heartbeat_at) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET heartbeat_at = $2
+            """, [.text(node), .integer(WallClock.now())])
+    }
+
+    /// This instance has stopped: its jobs, if any are left running, are taken over.
+    func leave() async throws(PluginError) {
+        try await sql.execute("DELETE FROM nodes WHERE id = $1", [.text(node)])
     }
 
     /// Deletes finished jobs older than their retention.
@@ -181,9 +237,9 @@ struct JobStore: Sendable {
             "DELETE FROM jobs WHERE state = 'completed' AND finished_at < $1", [.integer(completedBefore)])
         let discarded = try await sql.execute(
             "DELETE FROM jobs WHERE state IN ('discarded','cancelled') AND finished_at < $1", [.integer(discardedBefore)])
-        let fires = try await sql.execute(
-            "DELETE FROM fires WHERE fired_at < $1 AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM jobs))",
-            [.integer(min(completedBefore, discardedBefore))])
+        let fires = try await sql.execute("""
+            DELETE FROM fires WHERE fired_at < $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = fires.job_id)
+            """, [.integer(min(completedBefore, discardedBefore))])
         return completed + discarded + fires
     }
 }

@@ -42,7 +42,8 @@ struct QueueSettings: Codable, Sendable, Equatable {
 
 /// Starts per second, counted over a sliding window: in no window of one
 /// second (of 1/rate seconds for rates below one) do more jobs start than
-/// the rate allows, even after the queue was idle.
+/// the rate allows, even after the queue was idle. Rates above one count
+/// whole jobs (2.5 allows 2 per second).
 struct RateLimiter: Sendable {
     /// Start times (ms) inside the current window, oldest first.
     private var starts: [Int64] = []
@@ -56,14 +57,14 @@ struct RateLimiter: Sendable {
     mutating func available(rate: Double) -> Int {
         guard rate > 0 else { return Int.max }
         let (window, capacity) = Self.window(rate)
-        let now = WallClock.now()
+        let now = Self.monotonicMilliseconds()
         starts.removeAll { $0 <= now - window }
         return max(0, capacity - starts.count)
     }
 
     mutating func take(_ count: Int, rate: Double) {
         guard rate > 0, count > 0 else { return }
-        starts += [Int64](repeating: WallClock.now(), count: count)
+        starts += [Int64](repeating: Self.monotonicMilliseconds(), count: count)
     }
 
     /// How long until the oldest start leaves the window (zero: a start is allowed now).
@@ -71,8 +72,15 @@ struct RateLimiter: Sendable {
         guard rate > 0 else { return .zero }
         let (window, capacity) = Self.window(rate)
         guard starts.count >= capacity, let oldest = starts.first else { return .zero }
-        return .milliseconds(max(1, oldest + window - WallClock.now()))
+        return .milliseconds(max(1, oldest + window - Self.monotonicMilliseconds()))
     }
+
+    /// Milliseconds of a clock that a change of the wall clock does not move.
+    private static func monotonicMilliseconds() -> Int64 {
+        let elapsed = ContinuousClock.now - origin
+        return elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+    }
+    private static let origin = ContinuousClock.now
 }
 
 /// The default retry schedule: `base · 2^(attempt-1)`, at most `max`, each

@@ -9,6 +9,12 @@ extension ScheduleEngine {
     /// Merges the declared schedules, the operator's changes and schedules,
     /// and the stored fire times into the entries.
     func load() async throws {
+        await loading.lock()
+        defer { loading.unlock() }
+        try await loadLocked()
+    }
+
+    private func loadLocked() async throws {
         let declared = ScheduleDefinition.declared(kernel)
         var rows: [String: SQLRow] = [:]
         for row in try await sql.query("SELECT * FROM schedules").rows {
@@ -54,6 +60,7 @@ extension ScheduleEngine {
                 entry.nextFire = old.nextFire
                 entry.lastFire = old.lastFire
                 entry.queuedFire = old.queuedFire
+                entry.blockedUntil = old.blockedUntil
             } else if let spec = entry.spec {
                 let lastFire = row?["last_fire_at"].int
                 entry.lastFire = lastFire
@@ -62,14 +69,39 @@ extension ScheduleEngine {
                 let anchor = changed ? now : (lastFire ?? row?["created_at"].int ?? now)
                 entry.nextFire = nextFire(spec, entry.zone, after: anchor)
             }
+            if definition.overlap == .queue_one, entry.queuedFire == nil, previous[definition.name] == nil {
+                // A fire that waited when the last kernel stopped still waits.
+                entry.queuedFire = try await sql.query(
+                    "SELECT MAX(fire_at) AS fire_at FROM fires WHERE schedule = $1 AND outcome = 'queued'",
+                    [.text(definition.name)]).first?["fire_at"].int
+            }
             entries[definition.name] = entry
         }
         setEntries(entries)
+        for entry in entries.values where previous[entry.definition.name] == nil && entry.queuedFire != nil {
+            let unfinished = try await sql.query(
+                "SELECT COUNT(*) AS n FROM jobs WHERE schedule = $1 AND state IN \(JobState.unfinishedSQL)",
+                [.text(entry.definition.name)]).first?["n"].int ?? 0
+            if unfinished == 0, let fire = takeQueued(entry.definition.name) {
+                Task { await self.fire(entry.definition.name, at: fire, ignoringOverlap: true) }
+            }
+        }
+    }
+
+    enum FireResult: Sendable {
+        case done
+        /// Not made; try again later (no handler for the job yet, storage away).
+        case retry(String)
     }
 
     /// One fire of `name` at `fireAt`, by its overlap policy.
-    func fire(_ name: String, at fireAt: Int64, ignoringOverlap: Bool = false) async {
-        guard let definition = entry(name)?.definition else { return }
+    @discardableResult
+    func fire(_ name: String, at fireAt: Int64, ignoringOverlap: Bool = false) async -> FireResult {
+        guard let definition = entry(name)?.definition else { return .done }
+        // Its plugin is loading or reloading: the fire waits for it (and counts as missed if that takes long).
+        guard OperatorEndpoints.jobIsRegistered(definition.job, kernel) else {
+            return .retry("no handler is registered for job '\(definition.job)'")
+        }
         do {
             let unfinished = try await sql.query(
                 "SELECT id, state FROM jobs WHERE schedule = $1 AND state IN \(JobState.unfinishedSQL)", [.text(name)]).rows
@@ -79,11 +111,16 @@ extension ScheduleEngine {
                 case .allow:
                     break
                 case .skip:
-                    return try await skip(definition, fireAt, reason: "overlap: the previous run has not finished")
+                    try await skip(definition, fireAt, reason: "overlap: the previous run has not finished")
+                    return .done
                 case .queue_one:
-                    if waiting { return try await skip(definition, fireAt, reason: "overlap: a run is queued already") }
+                    if waiting || entry(name)?.queuedFire != nil {
+                        try await skip(definition, fireAt, reason: "overlap: a run is queued already")
+                        return .done
+                    }
                     queue(name, fireAt)
-                    return try await recordFire(name, fireAt, outcome: "queued", jobID: nil)
+                    try await recordFire(name, fireAt, outcome: "queued", jobID: nil)
+                    return .done
                 case .replace:
                     for row in unfinished {
                         guard let id = row["id"].int else { continue }
@@ -97,10 +134,15 @@ extension ScheduleEngine {
                 }
             }
             try await enqueue(definition, fireAt)
+            return .done
+        } catch let error as PluginError where error.code == .unavailable || error.code == .timeout || error.code == .notFound {
+            return .retry("\(error)")
         } catch {
+            // Refused for good (a payload over the limit, an unknown queue): recorded, not retried.
             kernel.log(.warning, "scheduler: schedule '\(name)' fire at \(WallClock.text(fireAt)) failed: \(error)")
             try? await recordLastFire(name, fireAt, outcome: "error", error: "\(error)")
             telemetry.missed(name, job: definition.job, fireAt: fireAt, reason: "\(error)")
+            return .done
         }
     }
 
@@ -109,14 +151,13 @@ extension ScheduleEngine {
         defer { fires.remove(definition.name, fireAt) }
         let jitter = definition.jitterMilliseconds > 0 ? Int64.random(in: 0...definition.jitterMilliseconds) : 0
         let options = JobOptions(queue: definition.queue, runAt: Date(timeIntervalSince1970: Double(fireAt + jitter) / 1000),
-                                 uniqueKey: PendingFires.key(definition.name, fireAt), uniqueFor: .seconds(3_153_600_000))
+                                 uniqueKey: PendingFires.key(definition.name, fireAt))
         let id: UInt64
         do {
             id = try await kernel.enqueue(definition.job, json: Array(definition.payload.utf8), options: options)
         } catch where error.code == .conflict {
             return // fired before (another kernel, or before a crash): never twice
         }
-        try await recordFire(definition.name, fireAt, outcome: "enqueued", jobID: Int64(id))
         try await recordLastFire(definition.name, fireAt, outcome: "enqueued", error: nil)
         telemetry.fired(definition.name, job: definition.job, fireAt: fireAt, jobID: Int64(id))
     }
@@ -142,7 +183,7 @@ extension ScheduleEngine {
 
     /// A job fired by a schedule finished an attempt: record it, and start
     /// the fire that queue_one kept waiting.
-    func finished(_ job: ClaimedJob, _ outcome: AttemptOutcome) {
+    func finished(_ job: ClaimedJob, _ outcome: AttemptOutcome, _ finish: JobStore.Finish) {
         guard let schedule = job.schedule else { return }
         let (text, error): (String, String?) = switch outcome {
         case .succeeded: ("succeeded", nil)
@@ -153,7 +194,12 @@ extension ScheduleEngine {
         case .snoozed: ("snoozed", nil)
         case .interrupted, .noHandler: ("interrupted", nil)
         }
-        let queued = takeQueued(schedule)
+        // The waiting fire starts when the job is finished, not after each attempt.
+        let final = switch finish {
+        case .completed, .discard, .cancelled: true
+        case .retry, .release: false
+        }
+        let queued = final ? takeQueued(schedule) : nil
         Task {
             _ = try? await sql.execute("UPDATE schedules SET last_run_at = $1, last_outcome = $2, last_error = $3 WHERE name = $4",
                                    [.integer(WallClock.now()), .text(text), .text(error), .text(schedule)])

@@ -16,6 +16,12 @@ final class ScheduleEngine: Sendable {
         var lastFire: Int64?
         /// queue_one: a fire waiting for the running job to finish.
         var queuedFire: Int64?
+        /// A fire that could not be made (no handler yet, storage away) is tried again then.
+        var blockedUntil: Int64?
+
+        func isDue(_ now: Int64) -> Bool {
+            definition.enabled && (nextFire ?? .max) <= now && (blockedUntil ?? 0) <= now
+        }
     }
     private struct State {
         var entries: [String: Entry] = [:]
@@ -30,6 +36,8 @@ final class ScheduleEngine: Sendable {
     let fires: PendingFires
     private let state = Mutex(State())
     private let signal = Signal()
+    /// One load at a time: the loop's and an operator's.
+    let loading = AsyncLock()
 
     init(kernel: PluginContext, store: JobStore, dispatcher: Dispatcher, telemetry: Telemetry, fires: PendingFires) {
         self.kernel = kernel
@@ -37,7 +45,7 @@ final class ScheduleEngine: Sendable {
         self.dispatcher = dispatcher
         self.telemetry = telemetry
         self.fires = fires
-        dispatcher.observeFinishes { [weak self] job, outcome in self?.finished(job, outcome) }
+        dispatcher.observeFinishes { [weak self] job, outcome, finish in self?.finished(job, outcome, finish) }
     }
 
     var entries: [Entry] { state.withLock { Array($0.entries.values) }.sorted { $0.definition.name < $1.definition.name } }
@@ -96,48 +104,103 @@ final class ScheduleEngine: Sendable {
                 }
             }
             let now = WallClock.now()
-            let due = state.withLock { state in
-                state.entries.values.filter { $0.definition.enabled && ($0.nextFire ?? .max) <= now }
-            }
+            let due = state.withLock { state in state.entries.values.filter { $0.isDue(now) } }
             for entry in due { await fireDue(entry, now: now) }
             let next = state.withLock { state in
-                state.entries.values.filter(\.definition.enabled).compactMap(\.nextFire).min()
+                state.entries.values.filter(\.definition.enabled).compactMap { entry in
+                    entry.nextFire.map { max($0, entry.blockedUntil ?? 0) }
+                }.min()
             }
             let wait = min(max(0, (next ?? .max / 2) - WallClock.now()), 60_000)
             if wait > 0 { await signal.wait(timeout: .milliseconds(wait)) }
         }
     }
 
-    /// Fires one due entry and plans its next fire; several fires were
-    /// missed (the kernel was busy or down): the misfire policy decides.
+    /// Fires one due entry and plans its next fire. Fires missed by more
+    /// than a second (the kernel was down or busy) go by the misfire policy:
+    /// the latest one, the latest `misfire_limit`, or none. A fire that
+    /// cannot be made now is tried again in a second, unchanged: the fire's
+    /// row in storage keeps a repeated attempt from running it twice.
     private func fireDue(_ entry: Entry, now: Int64) async {
         guard let spec = entry.spec, let first = entry.nextFire else { return }
-        var missed: [Int64] = [first]
-        var cursor = first
-        while missed.count <= entry.definition.misfireLimit + 1, let next = nextFire(spec, entry.zone, after: cursor), next <= now {
-            missed.append(next)
-            cursor = next
-        }
-        // Within a second of its time a fire is on time, not missed.
-        let late = missed.count > 1 || now - first > 1000
-        var toFire = missed
+        let keep = entry.definition.misfire == .run_all ? max(1, entry.definition.misfireLimit) : 1
+        let (count, recent, upcoming) = missedFires(spec, entry.zone, from: first, until: now, keeping: keep)
+        guard let latest = recent.last else { return }
+        let late = count > 1 || now - first > 1000
+        var toFire = [latest]
         if late {
             switch entry.definition.misfire {
             case .skip: toFire = []
-            case .run_once: toFire = [missed.last!]
-            case .run_all: toFire = Array(missed.suffix(entry.definition.misfireLimit))
+            case .run_once: toFire = [latest]
+            case .run_all: toFire = recent
             }
-            let skipped = missed.count - toFire.count
-            if skipped > 0 { telemetry.missed(entry.definition.name, job: entry.definition.job, fireAt: missed.last!, reason: "misfire", count: skipped) }
         }
-        for fireAt in toFire { await fire(entry.definition.name, at: fireAt) }
-        let last = missed.last!
-        let upcoming = nextFire(spec, entry.zone, after: max(last, now))
+        // Missed fires run one each (run_all): the overlap policy applies to the first only.
+        for (index, fireAt) in toFire.enumerated() {
+            if case .retry(let reason) = await fire(entry.definition.name, at: fireAt, ignoringOverlap: index > 0) {
+                block(entry, until: now + 1000, reason: reason)
+                return
+            }
+        }
+        let skipped = count - toFire.count
+        if late && skipped > 0 {
+            telemetry.missed(entry.definition.name, job: entry.definition.job, fireAt: latest, reason: "misfire", count: skipped)
+        }
+        advance(entry, lastFire: latest, nextFire: upcoming)
+        if toFire.isEmpty { try? await recordLastFire(entry.definition.name, latest, outcome: "missed", error: nil) }
+    }
+
+    /// Fires from `first` to `until`: how many, the latest `keeping` of
+    /// them, and the next one after `until`. An interval is counted, not
+    /// walked, and keeps its phase (fire times stay `first + k·interval`).
+    func missedFires(_ spec: ScheduleSpec, _ zone: TimeZone, from first: Int64, until now: Int64, keeping keep: Int)
+        -> (count: Int, recent: [Int64], upcoming: Int64?) {
+        if case .every(let interval) = spec {
+            let step = max(1000, interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+            let k = max(0, (now - first) / step)
+            let recent = (max(0, k - Int64(keep) + 1)...k).map { first + $0 * step }
+            return (Int(k + 1), recent, first + (k + 1) * step)
+        }
+        var count = 0
+        var recent: [Int64] = []
+        var cursor: Int64? = first
+        // Bounded: a per-second schedule down for two days is 172,800 steps of about a microsecond.
+        while let fire = cursor, fire <= now, count < 2_000_000 {
+            count += 1
+            recent.append(fire)
+            if recent.count > keep { recent.removeFirst(recent.count - keep) }
+            cursor = nextFire(spec, zone, after: fire)
+        }
+        if let fire = cursor, fire <= now { cursor = nextFire(spec, zone, after: now) }
+        return (count, recent, cursor)
+    }
+
+    /// Records a made fire, unless the schedule changed meanwhile (then the change's timing stands).
+    private func advance(_ entry: Entry, lastFire: Int64, nextFire: Int64?) {
         state.withLock { state in
-            state.entries[entry.definition.name]?.lastFire = last
-            state.entries[entry.definition.name]?.nextFire = upcoming
+            guard state.entries[entry.definition.name]?.definition == entry.definition else { return }
+            state.entries[entry.definition.name]?.lastFire = lastFire
+            state.entries[entry.definition.name]?.nextFire = nextFire
+            state.entries[entry.definition.name]?.blockedUntil = nil
         }
-        if toFire.isEmpty { try? await recordLastFire(entry.definition.name, last, outcome: "missed", error: nil) }
+    }
+
+    private func block(_ entry: Entry, until: Int64, reason: String) {
+        let first = state.withLock { state -> Bool in
+            defer { state.entries[entry.definition.name]?.blockedUntil = until }
+            return state.entries[entry.definition.name]?.blockedUntil == nil
+        }
+        if first { kernel.log(.warning, "scheduler: schedule '\(entry.definition.name)' waits: \(reason)") }
+    }
+
+    /// A plugin was loaded: fires waiting for a handler are tried at once.
+    func unblock() {
+        state.withLock { state in
+            for name in state.entries.keys where state.entries[name]?.blockedUntil != nil {
+                state.entries[name]?.blockedUntil = 0
+            }
+        }
+        signal.fire()
     }
 
     /// The first fire strictly after `milliseconds`. Asked inside the

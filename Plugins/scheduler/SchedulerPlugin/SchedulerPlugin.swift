@@ -20,8 +20,9 @@ struct SchedulerPlugin: Plugin {
         try await storage.sql.migrate(Schema.migrations(backend: storage.backend))
         let store = JobStore(kernel: kernel, postgres: storage.backend == "postgres", node: ProcessIdentity.node,
                              keepCompleted: settings.completedRetention > 0)
-        let rescued = try await store.rescue(claimedBy: try await store.runningOwners().filter(ProcessIdentity.isGone))
-        if rescued > 0 { kernel.log(.warning, "scheduler: \(rescued) jobs were running when their kernel stopped; they run again") }
+        try await store.heartbeat()
+        let rescued = try await store.rescue(claimedBy: try await store.abandonedOwners(staleAfter: SchedulerRuntime.staleAfter))
+        if rescued > 0 { kernel.log(.warning, "scheduler: \(rescued) jobs were running in a kernel that stopped; they run again") }
         var queues = try QueueSettings.configured(kernel)
         try await QueueStore(store: store).applyOverrides(to: &queues)
         let telemetry = Telemetry(kernel: kernel)
@@ -36,7 +37,10 @@ struct SchedulerPlugin: Plugin {
             kernel.handle, KN_SCHEDULER_SERVICE, UInt32(KN_SCHEDULER_MAJOR), UInt32(KN_SCHEDULER_MINOR),
             UnsafeRawPointer(ServiceTable.shared))
         guard status == KN_OK else { throw PluginError(.init(status: status), "cannot register service 'scheduler'") }
-        kernel.on("kernel.plugin.#") { _ in dispatcher.stageSoon() }
+        kernel.on("kernel.plugin.#") { _ in
+            dispatcher.stageSoon()
+            engine.unblock()
+        }
         kernel.on("kernel.schedules.changed") { _ in engine.requestResync() }
         OperatorEndpoints.register(with: kernel, runtime: runtime)
         kernel.log(.info, "scheduler ready on \(storage.backend): queues \(queues.keys.sorted().joined(separator: ", "))")
@@ -58,6 +62,8 @@ struct SchedulerPlugin: Plugin {
         runtime.stopPruning()
         await runtime.engine.stop()
         await runtime.dispatcher.stop(grace: runtime.settings.shutdownGrace)
+        // Gone from the live instances: whatever this one could not write back is taken over at once.
+        try? await runtime.store.leave()
     }
 }
 

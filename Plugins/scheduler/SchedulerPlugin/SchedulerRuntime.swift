@@ -46,7 +46,15 @@ final class SchedulerRuntime: Sendable {
             return done(KN_ERR_INVALID_ARGUMENT, 0, "a unique key is 1 to 256 bytes")
         }
         let now = WallClock.now()
-        let runAt = options.run_at_ms > 0 ? options.run_at_ms : now + Int64(clamping: options.delay_ms)
+        // A delay or run-at beyond ten years is a mistake, not a plan; refusing it also keeps the sums finite.
+        let tenYears: Int64 = 3650 * 86_400_000
+        guard options.delay_ms <= UInt64(tenYears), options.run_at_ms <= now + tenYears else {
+            return done(KN_ERR_INVALID_ARGUMENT, 0, "a delay or run-at more than ten years ahead")
+        }
+        guard options.timeout_ms <= UInt64(tenYears), options.unique_for_ms <= UInt64(tenYears) else {
+            return done(KN_ERR_INVALID_ARGUMENT, 0, "a timeout or unique period of more than ten years")
+        }
+        let runAt = options.run_at_ms > 0 ? options.run_at_ms : now + Int64(options.delay_ms)
         let fire = fires.lookup(key)
         let body = payload.len > 0 ? String(decoding: UnsafeRawBufferPointer(start: payload.ptr, count: payload.len), as: UTF8.self) : "{}"
         let job = NewJob(
@@ -93,10 +101,24 @@ final class SchedulerRuntime: Sendable {
         gauges.withLock { $0 }?.cancel()
     }
 
-    /// Queue depths as gauges (`kernelctl info scheduler`): `queue.<name>.<state>`, every 2 s.
+    /// An instance that has not beaten for this long is taken for gone.
+    static let staleAfter: Int64 = 30_000
+
+    /// Every 2 s: the heartbeat, jobs of gone instances taken over, and
+    /// queue depths as gauges (`kernelctl info scheduler`: `queue.<name>.<state>`).
     func startGauges() {
         let task = Task { [store, dispatcher, kernel] in
             while !Task.isCancelled {
+                do {
+                    try await store.heartbeat()
+                    let rescued = try await store.rescue(claimedBy: try await store.abandonedOwners(staleAfter: Self.staleAfter))
+                    if rescued > 0 {
+                        kernel.log(.warning, "scheduler: \(rescued) jobs of a stopped scheduler instance run again")
+                        dispatcher.wake()
+                    }
+                } catch {
+                    kernel.log(.debug, "scheduler: heartbeat failed: \(error)")
+                }
                 if let depths = try? await QueueStore(store: store).depths() {
                     for queue in dispatcher.queues {
                         let depth = depths[queue.name] ?? [:]

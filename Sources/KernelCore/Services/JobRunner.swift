@@ -15,6 +15,15 @@ final class JobRunner: Sendable {
     private let queue = DispatchQueue(label: "kernel.jobs", attributes: .concurrent)
     private let nextID = Atomic<UInt64>(1)
     private let counters = Mutex<(succeeded: Int, failed: Int)>((0, 0))
+    /// The plugin that stores jobs is being unloaded (its stop runs).
+    private let storeStopping = Atomic<Bool>(false)
+
+    func setStoreStopping(_ stopping: Bool) { storeStopping.store(stopping, ordering: .releasing) }
+
+    private var refusalWhileStoreStops: KernelError? {
+        storeStopping.load(ordering: .acquiring)
+            ? KernelError(KN_ERR_UNAVAILABLE, "the scheduler is stopping; enqueue again once it is back or gone") : nil
+    }
 
     init(kernel: Kernel) { self.kernel = kernel }
 
@@ -35,6 +44,7 @@ final class JobRunner: Sendable {
             return .failure(KernelError(KN_ERR_NOT_FOUND, "no job named '\(name)'"))
         }
         guard let scheduler = durableStore() else {
+            if let refusal = refusalWhileStoreStops { return .failure(refusal) }
             return .success(enqueueInMemory(name, payload: payload.array, after: delayMilliseconds, maxAttempts: 0))
         }
         var options = kn_job_options()
@@ -61,6 +71,10 @@ final class JobRunner: Sendable {
         if options.max_attempts == 0 { options.max_attempts = job.maxAttempts }
         if let scheduler = durableStore() {
             return name.withCString { scheduler.pointee.submit(plugin, $0, payload, &options, done, userData) }
+        }
+        if let refusal = refusalWhileStoreStops {
+            done(userData, refusal.status, 0, refusal.message)
+            return KN_OK
         }
         if options.unique_key != nil {
             done(userData, KN_ERR_UNAVAILABLE, 0, "unique jobs need the scheduler plugin, which is not loaded")
@@ -98,9 +112,14 @@ final class JobRunner: Sendable {
                 return
             }
             let callbacks = CompletionBox.callbacks { outcome in
-                if outcome.isSuccess {
+                let meta = { (key: String) in outcome.responseMeta.first { $0.0 == key }.map { String(decoding: $0.1, as: UTF8.self) } }
+                if outcome.isSuccess, let snooze = meta("job.snooze").flatMap(UInt64.init) {
+                    // Again later; the attempt is not spent.
+                    self.schedule(name, id: id, attempt: attempt, payload: payload, after: min(snooze, 366 * 86_400_000),
+                                  maxAttempts: maxAttempts)
+                } else if outcome.isSuccess {
                     self.counters.withLock { $0.succeeded += 1 }
-                } else if attempt < (maxAttempts == 0 ? job.maxAttempts : maxAttempts) {
+                } else if meta("job.discard") == nil, attempt < (maxAttempts == 0 ? job.maxAttempts : maxAttempts) {
                     let backoff = UInt64(100) << UInt64(min(attempt, 10))
                     self.kernel.logger.warning(
                         "job \(name)#\(id) attempt \(attempt) failed (\(Status.name(outcome.status)): \(outcome.message)); retrying in \(backoff) ms")
