@@ -23,22 +23,7 @@ done
 bin="$scratch/release"
 python3 -c "import huey" 2>/dev/null || pip install -q huey
 
-work=$(mktemp -d /tmp/jobs-bench-XXXXXX)
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres: "$work"
-pgport=$((port + 1))
-kernel_pid=""
-cleanup() {
-  [ -n "$kernel_pid" ] && kill "$kernel_pid" 2>/dev/null && wait "$kernel_pid" 2>/dev/null || true
-  as_pg "$pgbin/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-as_pg "$pgbin/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 >/dev/null
-as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -o "-p $pgport -k $work -c listen_addresses=127.0.0.1" -w start >/dev/null
-as_pg "$pgbin/psql" -h 127.0.0.1 -p "$pgport" -U postgres -qc "CREATE DATABASE bench" >/dev/null
-url="postgres://postgres@127.0.0.1:$pgport/bench?sslmode=disable"
+work_prefix=jobs-bench . Benchmarks/scripts/postgres.sh
 
 post() { curl -sf -XPOST "localhost:$port/api/$1" -d "$2"; }
 field() { python3 -c "import json,sys; print('%.${2:-0}f' % json.load(sys.stdin)['$1'])"; }

@@ -28,4 +28,5 @@ final class PostgresSchedulerTests: SchedulerTestCase {
     func testMisfireRunOnceRunsTheLatestMissedFire() throws { try checkMisfirePolicyAfterDowntime("run_once") }
     func testMisfireRunAllRunsEveryMissedFire() throws { try checkMisfirePolicyAfterDowntime("run_all") }
     func testOperatorChangesToADeclaredScheduleOutliveRestartAndReload() throws { try checkOperatorChangesToADeclaredScheduleAreKept() }
+    func testJobWhoseHandlerIsNotLoadedWaitsAndRunsWhenItIs() throws { try checkJobWaitsForItsHandler() }
 }

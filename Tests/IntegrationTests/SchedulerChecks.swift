@@ -334,4 +334,27 @@ extension SchedulerTestCase {
         }
         XCTAssertTrue(settled, "not every job ended completed: \(last)")
     }
+
+    /// A job whose plugin is not loaded when it is due waits for it, without
+    /// spending attempts, and runs once the plugin is back.
+    func checkJobWaitsForItsHandler() throws {
+        let kernel = try startScheduler()
+        let id = try XCTUnwrap(try enqueue(kernel, ["tag": "waiting"], ["delay_ms": 1000, "max_attempts": 1]).first)
+        let unloaded = try kernelctl(kernel, ["unload", "jobprobe"])
+        XCTAssertEqual(unloaded.status, 0, unloaded.stderr)
+        // Due, and tried: no handler, so it waits with its attempt unspent.
+        var waiting: [String: Any] = [:]
+        let noticed = try waitUntil(timeout: 10, interval: 0.1) {
+            waiting = try job(kernel, id)
+            return (waiting["last_error"] as? String ?? "").contains("no handler")
+        }
+        XCTAssertTrue(noticed, "the job did not wait for its handler: \(waiting)")
+        XCTAssertTrue(["available", "scheduled"].contains(waiting["state"] as? String ?? ""), "\(waiting)")
+        XCTAssertEqual((waiting["attempt"] as? NSNumber)?.intValue, 0, "an attempt was spent without a handler: \(waiting)")
+        let loaded = try kernelctl(kernel, ["load", kernel.pluginsDirectory + "/libjobprobe.so"])
+        XCTAssertEqual(loaded.status, 0, loaded.stderr)
+        let done = try waitForJob(kernel, id, ["completed"], timeout: 15)
+        XCTAssertEqual((done["attempt"] as? NSNumber)?.intValue, 1, "\(done)")
+        XCTAssertTrue(ProbeRun.all(kernel).contains { $0.isDone && $0.id == id }, "the job never ran")
+    }
 }
