@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 count=${1:-100000}
 port=${2:-18190}
-concurrency=${CONCURRENCY:-100}
+concurrency=${CONCURRENCY:-500}
 scratch=.build-release
 for product in kernel kernelctl http storage scheduler; do
   swift build -c release --scratch-path "$scratch" --product "$product" 2>&1 | tail -1
@@ -33,7 +33,7 @@ start_kernel() { # settings...
   "$bin/kernel" --plugins "$work/k/plugins" --data "$work/k/data" --set http.port="$port" \
     --set scheduler.queues="default:10,bench:$concurrency" "$@" >"$work/k/kernel.log" 2>&1 &
   kernel_pid=$!
-  for _ in $(seq 1 200); do post bench.lateness '{}' >/dev/null 2>&1 && return; sleep 0.1; done
+  for _ in $(seq 1 300); do post bench.lateness '{}' >/dev/null 2>&1 && ctl queues list && return; sleep 0.1; done
   echo "the kernel did not start:"; cat "$work/k/kernel.log"; exit 1
 }
 stop_kernel() { kill "$kernel_pid"; wait "$kernel_pid" 2>/dev/null || true; kernel_pid=""; }

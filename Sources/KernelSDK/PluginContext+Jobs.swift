@@ -26,7 +26,9 @@ extension PluginContext {
     /// ```
     @discardableResult
     public func enqueue<T: Encodable>(_ name: String, _ payload: T, options: JobOptions) async throws(PluginError) -> UInt64 {
-        try await enqueue(name, json: try JSON.encode(payload, what: "job payload"), options: options)
+        // No payload is the common case: its bytes need no encoder.
+        let bytes = payload is Empty ? Array("{}".utf8) : try JSON.encode(payload, what: "job payload")
+        return try await enqueue(name, json: bytes, options: options)
     }
 
     /// Queues job `name` with a payload that is JSON already.
@@ -39,6 +41,7 @@ extension PluginContext {
         guard options.delay >= .zero else { throw PluginError(.invalidArgument, "job '\(name)': the delay is negative") }
         guard hostHas(\.job_submit) else { return try enqueueBlocking(name, bytes, options) }
         return try await OneShot<UInt64>.wait { waiter throws(PluginError) in
+            let context = waiter.retained
             let status = bytes.withUnsafeBufferPointer { payload in
                 options.withOptions { options in
                     host.pointee.job_submit(handle, name, kn_bytes(ptr: payload.baseAddress, len: payload.count), options,
@@ -49,11 +52,11 @@ extension PluginContext {
                         var error = PluginError(.init(status: status), text.isEmpty ? "cannot enqueue job" : text)
                         if status == KN_ERR_CONFLICT { error.details["job_id"] = String(id) }
                         waiter.resume(.failure(error))
-                    }, waiter.retained)
+                    }, context)
                 }
             }
             guard status == KN_OK else {
-                _ = OneShot<UInt64>.take(waiter.retained) // balance: done never runs
+                _ = OneShot<UInt64>.take(context) // done never runs: give its hold back
                 throw PluginError(.init(status: status), "cannot enqueue job '\(name)'")
             }
         }
@@ -70,21 +73,23 @@ extension PluginContext {
     @discardableResult
     public func enqueue<T: Encodable & Sendable>(_ name: String, batch payloads: [T],
                                                  options: JobOptions = JobOptions()) async throws(PluginError) -> [UInt64] {
-        let results = await withTaskGroup(of: (Int, Result<UInt64, PluginError>).self) { group in
+        let outcomes = await withTaskGroup(of: EnqueueOutcome.self) { group in
             for (index, payload) in payloads.enumerated() {
                 group.addTask {
-                    do throws(PluginError) {
-                        return (index, .success(try await self.enqueue(name, payload, options: options)))
+                    do {
+                        return EnqueueOutcome(index: index, id: try await self.enqueue(name, payload, options: options), error: nil)
                     } catch {
-                        return (index, .failure(error))
+                        return EnqueueOutcome(index: index, id: 0, error: PluginError(error))
                     }
                 }
             }
-            var results = [Result<UInt64, PluginError>?](repeating: nil, count: payloads.count)
-            for await (index, result) in group { results[index] = result }
-            return results
+            var outcomes: [EnqueueOutcome] = []
+            outcomes.reserveCapacity(payloads.count)
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes.sorted { $0.index < $1.index }
         }
-        return try results.map { result throws(PluginError) in try result!.get() }
+        if let failure = outcomes.first(where: { $0.error != nil })?.error { throw failure }
+        return outcomes.map(\.id)
     }
 
     /// A 1.0/1.1 kernel: `job_enqueue`, which honours only the delay.
@@ -162,6 +167,13 @@ extension PluginContext {
         }
         check(status, "schedule '\(name)'")
     }
+}
+
+/// One job of a batch enqueue, by its place in the batch.
+private struct EnqueueOutcome: Sendable {
+    var index: Int
+    var id: UInt64
+    var error: PluginError?
 }
 
 /// What a schedule does on overlap and misfire, its queue and jitter.

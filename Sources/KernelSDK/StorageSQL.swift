@@ -148,21 +148,29 @@ enum SQLCall {
         }
     }
 
-    /// C values pointing into `buffers` (the text and blob bytes), valid inside `body`.
+    /// C values pointing into `buffers` (the text and blob bytes, one per
+    /// parameter), valid inside `body`. The bytes are copied into one
+    /// buffer and pinned once: linear in the number of parameters, which a
+    /// multi-row insert counts in thousands.
     private static func withStorageValues<R>(_ parameters: [SQLValue], _ buffers: [[UInt8]],
                                              _ body: (UnsafeBufferPointer<kn_storage_value>) -> R) -> R {
-        var values: [kn_storage_value] = []
-        values.reserveCapacity(parameters.count)
-        // Pin every buffer: nest withUnsafeBufferPointer through the list.
-        func pin(_ index: Int, _ pointers: [kn_bytes]) -> R {
-            if index == buffers.count {
-                for (parameter, bytes) in zip(parameters, pointers) { values.append(parameter.cValue(bytes)) }
-                return values.withUnsafeBufferPointer(body)
-            }
-            return buffers[index].withUnsafeBufferPointer { buffer in
-                pin(index + 1, pointers + [kn_bytes(ptr: buffer.baseAddress, len: buffer.count)])
-            }
+        var offsets: [Int] = []
+        offsets.reserveCapacity(buffers.count)
+        var joined: [UInt8] = []
+        joined.reserveCapacity(buffers.reduce(0) { $0 + $1.count })
+        for buffer in buffers {
+            offsets.append(joined.count)
+            joined += buffer
         }
-        return pin(0, [])
+        return joined.withUnsafeBufferPointer { all in
+            var values: [kn_storage_value] = []
+            values.reserveCapacity(parameters.count)
+            for (index, parameter) in parameters.enumerated() {
+                let count = index < buffers.count ? buffers[index].count : 0
+                let start = index < offsets.count ? offsets[index] : 0
+                values.append(parameter.cValue(kn_bytes(ptr: all.baseAddress.map { $0 + start }, len: count)))
+            }
+            return values.withUnsafeBufferPointer(body)
+        }
     }
 }

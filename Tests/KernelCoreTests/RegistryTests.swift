@@ -117,6 +117,14 @@ final class RegistryTests: XCTestCase {
         XCTAssertTrue(TopicPattern("orders.#").matches("orders"))
         XCTAssertFalse(TopicPattern("orders.#").matches("users.created"))
         XCTAssertTrue(TopicPattern("*.created").matches("users.created"))
+        XCTAssertTrue(TopicPattern("#").matches("anything.at.all"))
+        XCTAssertTrue(TopicPattern("a.*.c").matches("a.b.c"))
+        XCTAssertFalse(TopicPattern("a.*.c").matches("a.b"))
+        XCTAssertFalse(TopicPattern("a.b").matches("a.bc"))
+        XCTAssertFalse(TopicPattern("a.b").matches("a"))
+        XCTAssertFalse(TopicPattern("a.b.#").matches("a"))
+        XCTAssertTrue(TopicPattern("kernel.plugin.#").matches("kernel.plugin.loaded"))
+        XCTAssertFalse(TopicPattern("kernel.plugin.#").matches("job.started"))
     }
 
     func testConfigurationFileAndOverrides() throws {

@@ -9,15 +9,18 @@ struct JobBenchPlugin: Plugin {
     static let name = "jobbench"
     static let version = "1.0.0"
     static let description = "Scheduler benchmark: no-op jobs, enqueue latency, cron lateness"
+    /// Loaded after the scheduler: its jobs are durable from the first enqueue.
+    static let dependsOn = ["scheduler"]
 
     func register(with kernel: PluginContext) throws {
         let done = Counter()
         let lateness = Mutex<[Double]>([])
         kernel.job("bench.noop") { (_: Empty, _) in done.add() }
         kernel.job("bench.tick") { (_: Empty, request) in
+            let started = Date() // the handler's start, before any work of its own
             guard let text = request.meta("job.fire_at"), let fireAt = ISO8601DateFormatter.fractional.date(from: text)
                     ?? ISO8601DateFormatter().date(from: text) else { return }
-            let late = Date().timeIntervalSince(fireAt) * 1000
+            let late = started.timeIntervalSince(fireAt) * 1000
             lateness.withLock { $0.append(late) }
         }
         if kernel.config("tick") == "on" { kernel.schedule("bench.tick", cron: "* * * * * *", job: "bench.tick") }

@@ -17,6 +17,8 @@ final class Dispatcher: Sendable {
         var loop: Task<Void, Never>?
         /// Attempts that finished before `start` recorded them (inline completion).
         var finishedEarly: Set<Int64> = []
+        /// Outcomes taken by the round that is writing them now.
+        var writing: [JobStore.Finish] = []
     }
 
     let store: JobStore
@@ -27,8 +29,10 @@ final class Dispatcher: Sendable {
     private let state: Mutex<State>
     private let signal = Signal()
     private let idle = Signal()
-    /// Told of every finished attempt (the schedules' overlap policies).
-    private let observer = Mutex<(@Sendable (ClaimedJob, AttemptOutcome, JobStore.Finish) -> Void)?>(nil)
+    /// Told of every finished attempt (the schedules' overlap policies). A
+    /// class holds the closure: a closure kept in a Mutex and read back
+    /// through its inout access gains a reabstraction thunk on every read.
+    private let observer = Mutex<FinishObserver?>(nil)
 
     init(kernel: PluginContext, store: JobStore, queues: [String: QueueSettings], backoff: Backoff, telemetry: Telemetry,
          pollMilliseconds: Int64) {
@@ -41,7 +45,8 @@ final class Dispatcher: Sendable {
     }
 
     func observeFinishes(_ body: @escaping @Sendable (ClaimedJob, AttemptOutcome, JobStore.Finish) -> Void) {
-        observer.withLock { $0 = body }
+        let box = FinishObserver(body)
+        observer.withLock { $0 = box }
     }
 
     func wake() { signal.fire() }
@@ -82,6 +87,18 @@ final class Dispatcher: Sendable {
         guard let call = state.withLock({ $0.running[id] }) else { return false }
         call.stop(.operator, reason)
         return true
+    }
+
+    /// Jobs that ended for good here but whose outcome is not written yet.
+    var endedUnwritten: Set<Int64> {
+        state.withLock { state in
+            Set((state.finished + state.writing).compactMap { finish -> Int64? in
+                switch finish {
+                case .completed(let id), .discard(let id, _), .cancelled(let id, _): id
+                case .retry, .release: nil
+                }
+            })
+        }
     }
 
     /// The running jobs that were fired by `schedule`.
@@ -165,6 +182,7 @@ final class Dispatcher: Sendable {
         let (finished, plan) = state.withLock { state -> ([JobStore.Finish], [(String, Int)]) in
             let finished = state.finished
             state.finished = []
+            state.writing = finished
             var plan: [(String, Int)] = []
             for queue in state.queues.values.sorted(by: { $0.name < $1.name }) where !queue.paused {
                 let free = queue.concurrency - (state.runningPerQueue[queue.name] ?? 0)
@@ -175,6 +193,7 @@ final class Dispatcher: Sendable {
         }
         var pendingFinish = finished
         var more = false
+        defer { state.withLock { $0.writing = [] } }
         // Retries and snoozes written in this round are staged at their time,
         // even when this round staged before writing them.
         defer { for case let .retry(_, at, _) in finished { noteDue(at) } }
@@ -231,8 +250,58 @@ final class Dispatcher: Sendable {
         }
     }
 
-    private func start(_ job: ClaimedJob) {
-        state.withLock { $0.runningPerQueue[job.queue, default: 0] += 1 }
+    /// Claims job `id` and starts it now, when its queue has a free slot
+    /// (a prepared fire at its time); false otherwise, and the job runs by
+    /// the usual staging and claiming.
+    func claimAndStart(_ id: Int64, queue: String) async -> Bool {
+        guard let job = await reserveAndClaim(id, queue: queue) else { return false }
+        start(job, reserved: true)
+        return true
+    }
+
+    /// Takes a slot of `queue` and claims job `id` into it; nil (and no
+    /// slot taken) when the queue is full, paused or limited, or the job
+    /// does not wait any more. Start it with `startReserved`, or give it
+    /// back with `releaseUnstarted` / `cancelUnstarted`.
+    func reserveAndClaim(_ id: Int64, queue: String) async -> ClaimedJob? {
+        let reserved = state.withLock { state -> Bool in
+            guard let settings = state.queues[queue], !settings.paused, !state.stopping,
+                  settings.concurrency > (state.runningPerQueue[queue] ?? 0),
+                  state.limiters[queue, default: RateLimiter()].available(rate: settings.rate) > 0 else { return false }
+            state.runningPerQueue[queue, default: 0] += 1
+            state.limiters[queue, default: RateLimiter()].take(1, rate: settings.rate)
+            return true
+        }
+        guard reserved else { return nil }
+        guard let job = try? await store.claim(id: id) else {
+            state.withLock { $0.runningPerQueue[queue, default: 1] -= 1 }
+            return nil
+        }
+        return job
+    }
+
+    func startReserved(_ job: ClaimedJob) { start(job, reserved: true) }
+
+    /// A claimed job that will not start now: back to waiting, its attempt not spent.
+    func releaseUnstarted(_ job: ClaimedJob) {
+        unstarted(job, .release(job.id, at: WallClock.now(), note: nil))
+    }
+
+    /// A claimed job that will not start at all (its fire is skipped).
+    func cancelUnstarted(_ job: ClaimedJob, reason: String) {
+        unstarted(job, .cancelled(job.id, error: reason))
+    }
+
+    private func unstarted(_ job: ClaimedJob, _ finish: JobStore.Finish) {
+        state.withLock { state in
+            state.runningPerQueue[job.queue, default: 1] -= 1
+            state.finished.append(finish)
+        }
+        signal.fire()
+    }
+
+    private func start(_ job: ClaimedJob, reserved: Bool = false) {
+        if !reserved { state.withLock { $0.runningPerQueue[job.queue, default: 0] += 1 } }
         let call = JobCall.start(job, kernel: kernel, started: { telemetry.started(job) }) { [self] call, outcome in
             finished(call.job, outcome, since: call.startedAt)
         }
@@ -279,7 +348,7 @@ final class Dispatcher: Sendable {
             return state.running.isEmpty
         }
         telemetry.finished(job, outcome, finish: finish, elapsed: elapsed)
-        observer.withLock { $0 }?(job, outcome, finish)
+        observer.withLock { $0 }?.body(job, outcome, finish)
         if let due { noteDue(due) }
         signal.fire()
         if drained { idle.fire() }
@@ -296,4 +365,9 @@ final class Dispatcher: Sendable {
 extension AttemptOutcome {
     /// The attempt ran as a call (and `start` may not have recorded it yet).
     var startedCall: Bool { if case .noHandler = self { false } else { true } }
+}
+
+final class FinishObserver: Sendable {
+    let body: @Sendable (ClaimedJob, AttemptOutcome, JobStore.Finish) -> Void
+    init(_ body: @escaping @Sendable (ClaimedJob, AttemptOutcome, JobStore.Finish) -> Void) { self.body = body }
 }

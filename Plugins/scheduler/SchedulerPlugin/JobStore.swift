@@ -1,4 +1,5 @@
 import KernelSDK
+import Synchronization
 
 /// The jobs table on the storage service: insert, claim, finish, rescue.
 /// One dialect difference matters: PostgreSQL claims with `SKIP LOCKED`, so
@@ -34,7 +35,7 @@ struct JobStore: Sendable {
                     let taken = try await tx.query("""
                         INSERT INTO fires (schedule, fire_at, fired_at, outcome) VALUES ($1, $2, $3, 'enqueued')
                         ON CONFLICT (schedule, fire_at) DO UPDATE SET outcome = 'enqueued', fired_at = $3
-                        WHERE fires.outcome = 'queued' RETURNING schedule
+                        WHERE fires.outcome IN ('queued','withdrawn') RETURNING schedule
                         """, [.text(schedule), .integer(fireAt), .integer(now)])
                     if taken.isEmpty {
                         let existing = try await tx.query("SELECT job_id FROM fires WHERE schedule = $1 AND fire_at = $2",
@@ -75,14 +76,12 @@ struct JobStore: Sendable {
             for chunk in stride(from: 0, to: plain.count, by: 500) {
                 let slice = plain[chunk..<min(chunk + 500, plain.count)]
                 var values: [SQLValue] = []
-                var groups: [String] = []
+                values.reserveCapacity(slice.count * Self.insertWidth)
                 for index in slice {
                     let job = jobs[index]
-                    groups.append("(\(placeholders(values.count + 1, Self.insertWidth)))")
                     values += job.values(state: job.runAt > now ? .scheduled : .available, now: now)
                 }
-                let rows = try await tx.query(
-                    "INSERT INTO jobs (\(Self.insertColumns)) VALUES \(groups.joined(separator: ",")) RETURNING id", values)
+                let rows = try await tx.query(Self.multiRowInsert(rows: slice.count), values)
                 let ids = rows.rows.compactMap { $0["id"].int }.sorted()
                 for (index, id) in zip(slice, ids) {
                     results[index] = .stored(id)
@@ -92,6 +91,16 @@ struct JobStore: Sendable {
             return results.map { $0 ?? .failed(PluginError(.internal, "no id returned")) }
         }
     }
+
+    /// The text of an insert of `rows` jobs, made once per row count.
+    static func multiRowInsert(rows: Int) -> String {
+        if let text = insertTexts.withLock({ $0[rows] }) { return text }
+        let groups = (0..<rows).map { "(\(placeholders($0 * insertWidth + 1, insertWidth)))" }
+        let text = "INSERT INTO jobs (\(insertColumns)) VALUES \(groups.joined(separator: ",")) RETURNING id"
+        insertTexts.withLock { $0[rows] = text }
+        return text
+    }
+    private static let insertTexts = Mutex<[Int: String]>([:])
 
     private static func linkFire(_ job: NewJob, _ id: Int64, in tx: SQLTransaction) async throws(PluginError) {
         guard let schedule = job.schedule, let fireAt = job.fireAt else { return }
@@ -128,6 +137,14 @@ struct JobStore: Sendable {
                 """, [.integer(now), .text(node), .text(queue), .integer(Int64(limit))])
             return rows.rows.map(ClaimedJob.init).sorted { $0.id < $1.id }
         }
+    }
+
+    /// Claims one job by id, if it still waits (a prepared fire at its time).
+    func claim(id: Int64) async throws(PluginError) -> ClaimedJob? {
+        try await sql.query("""
+            UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = $1, claimed_by = $2
+            WHERE id = $3 AND state IN ('scheduled','available') RETURNING \(ClaimedJob.columns)
+            """, [.integer(WallClock.now()), .text(node), .integer(id)]).rows.first.map(ClaimedJob.init)
     }
 
     /// What happened to a claimed job, written back by `finishAndClaim`.

@@ -61,6 +61,10 @@ extension ScheduleEngine {
                 entry.lastFire = old.lastFire
                 entry.queuedFire = old.queuedFire
                 entry.blockedUntil = old.blockedUntil
+                entry.prepared = old.prepared
+                entry.prepareChecked = old.prepareChecked
+                entry.preclaimed = old.preclaimed
+                entry.preclaimTried = old.preclaimTried
             } else if let spec = entry.spec {
                 let lastFire = row?["last_fire_at"].int
                 entry.lastFire = lastFire
@@ -76,6 +80,26 @@ extension ScheduleEngine {
                     [.text(definition.name)]).first?["fire_at"].int
             }
             entries[definition.name] = entry
+        }
+        // Prepared fires of a schedule that changed or went are taken back; those a
+        // stopped kernel prepared are adopted when they are still the next fire.
+        for (name, old) in previous {
+            guard let prepared = old.prepared, entries[name]?.prepared != prepared else { continue }
+            await withdraw(name, prepared, claimed: old.preclaimed)
+        }
+        for (name, entry) in entries where previous[name] == nil {
+            let lastFire = entry.lastFire ?? 0
+            for row in try await sql.query("""
+                SELECT id, fire_at FROM jobs WHERE schedule = $1 AND state = 'scheduled' AND fire_at > $2
+                """, [.text(name), .integer(lastFire)]).rows {
+                guard let id = row["id"].int, let fireAt = row["fire_at"].int else { continue }
+                let prepared = PreparedFire(fireAt: fireAt, jobID: id)
+                if fireAt == entry.nextFire && entry.definition.enabled && entries[name]?.prepared == nil {
+                    entries[name]?.prepared = prepared
+                } else {
+                    await withdraw(name, prepared)
+                }
+            }
         }
         setEntries(entries)
         for entry in entries.values where previous[entry.definition.name] == nil && entry.queuedFire != nil {
@@ -147,22 +171,28 @@ extension ScheduleEngine {
     }
 
     private func enqueue(_ definition: ScheduleDefinition, _ fireAt: Int64) async throws {
+        guard let id = try await storeFire(definition, fireAt) else { return }
+        try await recordLastFire(definition.name, fireAt, outcome: "enqueued", error: nil)
+        telemetry.fired(definition.name, job: definition.job, fireAt: fireAt, jobID: id)
+    }
+
+    /// Stores the job of the fire at `fireAt` (to run then, plus jitter) with
+    /// the fire's row; nil when the fire was made before (by another kernel,
+    /// or before a crash): never twice.
+    func storeFire(_ definition: ScheduleDefinition, _ fireAt: Int64) async throws(PluginError) -> Int64? {
         fires.add(definition.name, fireAt)
         defer { fires.remove(definition.name, fireAt) }
         let jitter = definition.jitterMilliseconds > 0 ? Int64.random(in: 0...definition.jitterMilliseconds) : 0
         let options = JobOptions(queue: definition.queue, runAt: Date(timeIntervalSince1970: Double(fireAt + jitter) / 1000),
                                  uniqueKey: PendingFires.key(definition.name, fireAt))
-        let id: UInt64
         do {
-            id = try await kernel.enqueue(definition.job, json: Array(definition.payload.utf8), options: options)
+            return Int64(try await kernel.enqueue(definition.job, json: Array(definition.payload.utf8), options: options))
         } catch where error.code == .conflict {
-            return // fired before (another kernel, or before a crash): never twice
+            return nil
         }
-        try await recordLastFire(definition.name, fireAt, outcome: "enqueued", error: nil)
-        telemetry.fired(definition.name, job: definition.job, fireAt: fireAt, jobID: Int64(id))
     }
 
-    private func skip(_ definition: ScheduleDefinition, _ fireAt: Int64, reason: String) async throws {
+    func skip(_ definition: ScheduleDefinition, _ fireAt: Int64, reason: String) async throws {
         try await recordFire(definition.name, fireAt, outcome: "skipped", jobID: nil)
         try await recordLastFire(definition.name, fireAt, outcome: "skipped", error: reason)
         telemetry.missed(definition.name, job: definition.job, fireAt: fireAt, reason: reason)
@@ -200,6 +230,7 @@ extension ScheduleEngine {
         case .retry, .release: false
         }
         let queued = final ? takeQueued(schedule) : nil
+        if final { recheckPreparation(schedule) }
         Task {
             _ = try? await sql.execute("UPDATE schedules SET last_run_at = $1, last_outcome = $2, last_error = $3 WHERE name = $4",
                                    [.integer(WallClock.now()), .text(text), .text(error), .text(schedule)])

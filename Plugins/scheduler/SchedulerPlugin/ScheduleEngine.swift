@@ -18,6 +18,20 @@ final class ScheduleEngine: Sendable {
         var queuedFire: Int64?
         /// A fire that could not be made (no handler yet, storage away) is tried again then.
         var blockedUntil: Int64?
+        /// The next fire's job, stored ahead of its time (ScheduleEngine+Prepare.swift).
+        var prepared: PreparedFire?
+        /// The fire time whose preparation was considered (once each, until a run finishes).
+        var prepareChecked: Int64?
+        /// The prepared fire's job, claimed just before its time and started at it.
+        var preclaimed: ClaimedJob?
+        var preclaimTried = false
+
+        /// When the loop must wake for this entry: the fire, or a little before it to claim a prepared job.
+        var wakeAt: Int64? {
+            guard definition.enabled, let fire = nextFire else { return nil }
+            let claimAt = prepared != nil && preclaimed == nil && !preclaimTried ? fire - ScheduleEngine.claimLead : fire
+            return max(claimAt, blockedUntil ?? 0)
+        }
 
         func isDue(_ now: Int64) -> Bool {
             definition.enabled && (nextFire ?? .max) <= now && (blockedUntil ?? 0) <= now
@@ -61,6 +75,32 @@ final class ScheduleEngine: Sendable {
         signal.fire()
     }
 
+    /// Records the claimed job of a prepared fire, unless the schedule changed meanwhile.
+    func setPreclaimed(_ name: String, _ definition: ScheduleDefinition, _ job: ClaimedJob?) -> Bool {
+        state.withLock { state in
+            guard state.entries[name]?.definition == definition else { return false }
+            state.entries[name]?.preclaimed = job
+            state.entries[name]?.preclaimTried = true
+            return true
+        }
+    }
+
+    /// Records a prepared fire's job, unless the schedule changed meanwhile.
+    func setPrepared(_ name: String, _ definition: ScheduleDefinition, _ prepared: PreparedFire?, checked: Int64?) -> Bool {
+        state.withLock { state in
+            guard state.entries[name]?.definition == definition else { return false }
+            if let prepared { state.entries[name]?.prepared = prepared }
+            if let checked { state.entries[name]?.prepareChecked = checked }
+            return true
+        }
+    }
+
+    /// A run of `name` finished: its next fire may be prepared now.
+    func recheckPreparation(_ name: String) {
+        state.withLock { $0.entries[name]?.prepareChecked = nil }
+        signal.fire()
+    }
+
     /// queue_one: keeps `fireAt` to run when the running job finishes.
     func queue(_ name: String, _ fireAt: Int64) { state.withLock { $0.entries[name]?.queuedFire = fireAt } }
 
@@ -78,6 +118,8 @@ final class ScheduleEngine: Sendable {
         }
         signal.fire()
         await loop?.value
+        // Prepared fires claimed for a time that has not come: back to waiting.
+        for entry in currentEntries.values { if let job = entry.preclaimed { dispatcher.releaseUnstarted(job) } }
     }
 
     private let resyncPending = Atomic<Bool>(true)
@@ -104,13 +146,11 @@ final class ScheduleEngine: Sendable {
                 }
             }
             let now = WallClock.now()
+            await preclaimUpcoming(now: now)
             let due = state.withLock { state in state.entries.values.filter { $0.isDue(now) } }
             for entry in due { await fireDue(entry, now: now) }
-            let next = state.withLock { state in
-                state.entries.values.filter(\.definition.enabled).compactMap { entry in
-                    entry.nextFire.map { max($0, entry.blockedUntil ?? 0) }
-                }.min()
-            }
+            await prepareUpcoming(now: WallClock.now())
+            let next = state.withLock { state in state.entries.values.compactMap(\.wakeAt).min() }
             let wait = min(max(0, (next ?? .max / 2) - WallClock.now()), 60_000)
             if wait > 0 { await signal.wait(timeout: .milliseconds(wait)) }
         }
@@ -127,6 +167,19 @@ final class ScheduleEngine: Sendable {
         let (count, recent, upcoming) = missedFires(spec, entry.zone, from: first, until: now, keeping: keep)
         guard let latest = recent.last else { return }
         let late = count > 1 || now - first > 1000
+        if let prepared = entry.prepared {
+            if !late && prepared.fireAt == first {
+                await firePrepared(entry, prepared)
+                advance(entry, lastFire: first, nextFire: upcoming)
+                return
+            }
+            // Late: the misfire policy decides; the prepared fire is one of the missed (run_all) or withdrawn.
+            if entry.definition.misfire != .run_all {
+                await withdraw(entry.definition.name, prepared, claimed: entry.preclaimed)
+            } else if let job = entry.preclaimed {
+                dispatcher.releaseUnstarted(job) // one of the missed fires: it runs by the usual claiming
+            }
+        }
         var toFire = [latest]
         if late {
             switch entry.definition.misfire {
@@ -137,6 +190,13 @@ final class ScheduleEngine: Sendable {
         }
         // Missed fires run one each (run_all): the overlap policy applies to the first only.
         for (index, fireAt) in toFire.enumerated() {
+            if let prepared = entry.prepared, prepared.fireAt == fireAt, entry.definition.misfire == .run_all {
+                // Stored before: its job runs now by the usual claiming.
+                dispatcher.noteDue(WallClock.now())
+                try? await recordLastFire(entry.definition.name, fireAt, outcome: "enqueued", error: nil)
+                telemetry.fired(entry.definition.name, job: entry.definition.job, fireAt: fireAt, jobID: prepared.jobID)
+                continue
+            }
             if case .retry(let reason) = await fire(entry.definition.name, at: fireAt, ignoringOverlap: index > 0) {
                 block(entry, until: now + 1000, reason: reason)
                 return
@@ -182,6 +242,9 @@ final class ScheduleEngine: Sendable {
             state.entries[entry.definition.name]?.lastFire = lastFire
             state.entries[entry.definition.name]?.nextFire = nextFire
             state.entries[entry.definition.name]?.blockedUntil = nil
+            state.entries[entry.definition.name]?.prepared = nil
+            state.entries[entry.definition.name]?.preclaimed = nil
+            state.entries[entry.definition.name]?.preclaimTried = false
         }
     }
 

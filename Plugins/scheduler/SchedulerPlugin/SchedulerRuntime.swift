@@ -69,6 +69,9 @@ final class SchedulerRuntime: Sendable {
             switch result {
             case .stored(let id):
                 done(KN_OK, id, "")
+                // A fire stored ahead is claimed by the schedule engine at its time; the
+                // dispatcher staging it at the same instant would only contend for the write.
+                if fire != nil && runAt > WallClock.now() { return }
                 if runAt > WallClock.now() { dispatcher.noteDue(runAt) } else { dispatcher.wake() }
             case .duplicate(let id):
                 done(KN_ERR_CONFLICT, id, "a job '\(name)' with unique key '\(key ?? "")' exists: \(id)")

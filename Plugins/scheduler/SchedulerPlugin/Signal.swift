@@ -23,6 +23,12 @@ final class Signal: Sendable {
 
     /// Returns at the next `fire` (or a pending one), or after `timeout`.
     func wait(timeout: Duration) async {
+        // A wake already there: no timer to start (the busy case).
+        let pending = state.withLock { state -> Bool in
+            defer { state.pending = false }
+            return state.pending
+        }
+        if pending { return }
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
             if !Task.isCancelled { self?.fire() }

@@ -88,6 +88,12 @@ struct JSONFields {
     mutating func string(_ key: String, _ value: String) {
         append(key)
         text += "\""
+        // Names, queues and ids need no escaping: copied as they are.
+        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+            text += value
+            text += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": text += "\\\""

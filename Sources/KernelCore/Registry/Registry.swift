@@ -41,16 +41,24 @@ final class Registry: Sendable {
 
     private let state = Mutex(State())
     /// Called, outside the lock, after a change of the set of schedules.
-    private let schedulesObserver = Mutex<(@Sendable () -> Void)?>(nil)
+    /// (A class holds the closure: read back from a Mutex through its inout
+    /// access, a bare closure would gain a reabstraction thunk each time.)
+    private let schedulesObserver = Mutex<Observer?>(nil)
+
+    private final class Observer: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
 
     init() {}
 
     /// Sets what runs after every change of the set of schedules.
     func whenSchedulesChange(_ observer: @escaping @Sendable () -> Void) {
-        schedulesObserver.withLock { $0 = observer }
+        let box = Observer(observer)
+        schedulesObserver.withLock { $0 = box }
     }
 
-    private func schedulesChanged() { schedulesObserver.withLock { $0 }?() }
+    private func schedulesChanged() { schedulesObserver.withLock { $0 }?.body() }
 
     // MARK: Hot path
 

@@ -13,7 +13,9 @@ final class EventBus: Sendable {
     init(registry: Registry) { self.registry = registry }
 
     func publish(topic: String, payload: [UInt8], publisher: String) -> kn_status {
-        guard !topic.isEmpty, !topic.contains("*"), !topic.contains("#") else { return KN_ERR_INVALID_ARGUMENT }
+        guard !topic.isEmpty, !topic.utf8.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "#") }) else {
+            return KN_ERR_INVALID_ARGUMENT
+        }
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let publishedAt = currentMilliseconds()
         let handlers = registry.beginEventHandlers(for: topic)

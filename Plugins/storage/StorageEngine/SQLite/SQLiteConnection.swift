@@ -81,6 +81,11 @@ final class SQLiteConnection {
 
     /// Runs one statement of a plugin with parameters and collects its rows.
     func run(_ sql: String, _ parameters: [SQLValue]) throws -> SQLResult {
+        if let positional = PositionalParameters.rewrite(sql) {
+            let statement = try prepare(positional)
+            try statement.bindInOrder(parameters)
+            return try statement.collect()
+        }
         let statement = try prepare(sql)
         try statement.bind(parameters)
         return try statement.collect()
@@ -149,6 +154,15 @@ final class SQLiteStatement {
             }
             try bind(values[valueIndex], at: Int32(index))
         }
+    }
+
+    /// Binds `values` to `?` parameters by position (PositionalParameters).
+    func bindInOrder(_ values: [SQLValue]) throws {
+        let count = Int(sqlite3_bind_parameter_count(handle))
+        guard count <= values.count else {
+            throw StorageError.invalidArgument("statement has \(count) parameters but \(values.count) were given")
+        }
+        for index in 0..<count { try bind(values[index], at: Int32(index + 1)) }
     }
 
     /// Binds the parameter at position `index` (1-based, as SQLite counts).
