@@ -6,7 +6,7 @@ import Synchronization
 /// batches: each round trip to storage finishes what ended since the last
 /// one and claims the next jobs in one transaction.
 final class Dispatcher: Sendable {
-    private struct State {
+    struct State {
         var queues: [String: QueueSettings]
         var limiters: [String: RateLimiter] = [:]
         var running: [Int64: JobCall] = [:]
@@ -26,8 +26,8 @@ final class Dispatcher: Sendable {
     private let backoff: Backoff
     private let telemetry: Telemetry
     private let pollMilliseconds: Int64
-    private let state: Mutex<State>
-    private let signal = Signal()
+    let state: Mutex<State>
+    let signal = Signal()
     private let idle = Signal()
     /// Told of every finished attempt (the schedules' overlap policies). A
     /// class holds the closure: a closure kept in a Mutex and read back
@@ -87,18 +87,6 @@ final class Dispatcher: Sendable {
         guard let call = state.withLock({ $0.running[id] }) else { return false }
         call.stop(.operator, reason)
         return true
-    }
-
-    /// Jobs that ended for good here but whose outcome is not written yet.
-    var endedUnwritten: Set<Int64> {
-        state.withLock { state in
-            Set((state.finished + state.writing).compactMap { finish -> Int64? in
-                switch finish {
-                case .completed(let id), .discard(let id, _), .cancelled(let id, _): id
-                case .retry, .release: nil
-                }
-            })
-        }
     }
 
     /// The running jobs that were fired by `schedule`.
@@ -250,57 +238,7 @@ final class Dispatcher: Sendable {
         }
     }
 
-    /// Claims job `id` and starts it now, when its queue has a free slot
-    /// (a prepared fire at its time); false otherwise, and the job runs by
-    /// the usual staging and claiming.
-    func claimAndStart(_ id: Int64, queue: String) async -> Bool {
-        guard let job = await reserveAndClaim(id, queue: queue) else { return false }
-        start(job, reserved: true)
-        return true
-    }
-
-    /// Takes a slot of `queue` and claims job `id` into it; nil (and no
-    /// slot taken) when the queue is full, paused or limited, or the job
-    /// does not wait any more. Start it with `startReserved`, or give it
-    /// back with `releaseUnstarted` / `cancelUnstarted`.
-    func reserveAndClaim(_ id: Int64, queue: String) async -> ClaimedJob? {
-        let reserved = state.withLock { state -> Bool in
-            guard let settings = state.queues[queue], !settings.paused, !state.stopping,
-                  settings.concurrency > (state.runningPerQueue[queue] ?? 0),
-                  state.limiters[queue, default: RateLimiter()].available(rate: settings.rate) > 0 else { return false }
-            state.runningPerQueue[queue, default: 0] += 1
-            state.limiters[queue, default: RateLimiter()].take(1, rate: settings.rate)
-            return true
-        }
-        guard reserved else { return nil }
-        guard let job = try? await store.claim(id: id) else {
-            state.withLock { $0.runningPerQueue[queue, default: 1] -= 1 }
-            return nil
-        }
-        return job
-    }
-
-    func startReserved(_ job: ClaimedJob) { start(job, reserved: true) }
-
-    /// A claimed job that will not start now: back to waiting, its attempt not spent.
-    func releaseUnstarted(_ job: ClaimedJob) {
-        unstarted(job, .release(job.id, at: WallClock.now(), note: nil))
-    }
-
-    /// A claimed job that will not start at all (its fire is skipped).
-    func cancelUnstarted(_ job: ClaimedJob, reason: String) {
-        unstarted(job, .cancelled(job.id, error: reason))
-    }
-
-    private func unstarted(_ job: ClaimedJob, _ finish: JobStore.Finish) {
-        state.withLock { state in
-            state.runningPerQueue[job.queue, default: 1] -= 1
-            state.finished.append(finish)
-        }
-        signal.fire()
-    }
-
-    private func start(_ job: ClaimedJob, reserved: Bool = false) {
+    func start(_ job: ClaimedJob, reserved: Bool = false) {
         if !reserved { state.withLock { $0.runningPerQueue[job.queue, default: 0] += 1 } }
         let call = JobCall.start(job, kernel: kernel, started: { telemetry.started(job) }) { [self] call, outcome in
             finished(call.job, outcome, since: call.startedAt)
