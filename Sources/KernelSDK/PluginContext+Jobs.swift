@@ -123,8 +123,17 @@ extension PluginContext {
     /// ```
     public func schedule(_ name: String, every interval: Duration, job: String, payload: (any Encodable)? = nil,
                          options: ScheduleOptions = ScheduleOptions()) {
-        register(schedule: name, spec: "@every \(interval.milliseconds)ms", job: job, payload: payload, timeZone: nil,
+        register(schedule: name, spec: "@every \(Self.durationText(interval))", job: job, payload: payload, timeZone: nil,
                  options: options)
+    }
+
+    /// `15m`, `90s`, `1500ms`: the largest unit that divides the span (what `kernelctl schedules list` shows).
+    static func durationText(_ span: Duration) -> String {
+        let milliseconds = span.milliseconds
+        for (unit, size) in [("h", UInt64(3_600_000)), ("m", 60_000), ("s", 1_000)] where milliseconds > 0 && milliseconds % size == 0 {
+            return "\(milliseconds / size)\(unit)"
+        }
+        return "\(milliseconds)ms"
     }
 
     private func register(schedule name: String, spec: String, job: String, payload: (any Encodable)?, timeZone: String?,

@@ -67,3 +67,13 @@ final class ValuesTests: XCTestCase {
         XCTAssertEqual(Event(event).publishedAt.timeIntervalSince1970, 1_700_000_000.123, accuracy: 0.0005)
     }
 }
+
+/// The `@every` text the SDK registers: the largest whole unit.
+final class EveryTextTests: XCTestCase {
+    func testIntervalsAreWrittenInTheirLargestWholeUnit() {
+        XCTAssertEqual(PluginContext.durationText(.minutes(15)), "15m")
+        XCTAssertEqual(PluginContext.durationText(.hours(2)), "2h")
+        XCTAssertEqual(PluginContext.durationText(.seconds(90)), "90s")
+        XCTAssertEqual(PluginContext.durationText(.milliseconds(1500)), "1500ms")
+    }
+}
