@@ -29,6 +29,8 @@ let package = Package(
         .library(name: "users", type: .dynamic, targets: ["UsersPlugin"]),
         // Scheduler: durable jobs, queues and cron schedules on storage (Protocols/kn_scheduler.h).
         .library(name: "scheduler", type: .dynamic, targets: ["SchedulerPlugin"]),
+        // Pub/sub: a durable event log, remote subscribers, durable consumers (Protocols/kn_pubsub.h).
+        .library(name: "pubsub", type: .dynamic, targets: ["PubsubPlugin"]),
         .executable(name: "storage-bench", targets: ["StorageBench"]),
     ],
     dependencies: [
@@ -45,7 +47,7 @@ let package = Package(
         // The kernel: loader, registry, dispatch, admin socket.
         .target(
             name: "KernelCore",
-            dependencies: ["CKernelABI", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CKernelABI", "TopicPatterns", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "KernelServer",
@@ -58,6 +60,8 @@ let package = Package(
 
         // The Swift plugin SDK: depends on the C ABI only, and does not re-export it.
         .target(name: "KernelSDK", dependencies: ["CKernelABI"]),
+        // Event topic patterns (`*`, a final `#` or `>`): the kernel's handlers and the pubsub plugin.
+        .target(name: "TopicPatterns"),
         // The transport kit: calls started for a client, their items and
         // outcome; a server on the kernel's listener that drains on stop.
         .target(
@@ -181,10 +185,18 @@ let package = Package(
             linkerSettings: pluginLinkerSettings
         ),
 
+        // Pub/sub: the event log on storage, subscribers over ws, tcp and http, durable consumers.
+        .target(
+            name: "PubsubPlugin",
+            dependencies: ["KernelSDK", "CKernelABI", "TopicPatterns", "EnvelopeJSON"],
+            path: "Plugins/pubsub/PubsubPlugin",
+            linkerSettings: pluginLinkerSettings
+        ),
+
         // A load generator for the transports (echo round trips per second).
         .executableTarget(name: "LoadClient", dependencies: ["KernelClient"], path: "Benchmarks/LoadClient"),
 
-        .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "CKernelABI"]),
+        .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "CKernelABI", "TopicPatterns"]),
         .testTarget(name: "KernelSDKTests", dependencies: ["KernelSDK", "CKernelABI"]),
         .testTarget(
             name: "EnvelopeTests",
@@ -192,7 +204,9 @@ let package = Package(
                 "EnvelopeJSON",
                 "EnvelopeTransport",
                 "KernelTransport",
+                "KernelClient",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]

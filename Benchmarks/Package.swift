@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "bench", type: .dynamic, targets: ["BenchPlugin"]),
         .library(name: "jobbench", type: .dynamic, targets: ["JobBenchPlugin"]),
+        .library(name: "eventbench", type: .dynamic, targets: ["EventBenchPlugin"]),
     ],
     dependencies: [
         .package(path: ".."),
@@ -37,6 +38,14 @@ let package = Package(
             dependencies: [.product(name: "KernelSDK", package: rootPackage)],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
         ),
+        // Local publishes, persisted publishes and the fan-out publisher (events-bench/run.sh).
+        .target(
+            name: "EventBenchPlugin",
+            dependencies: [.product(name: "KernelSDK", package: rootPackage)],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
+        ),
+        // Subscribers on one thread: the kernel's WebSocket subscribers or Redis's, the same client.
+        .executableTarget(name: "EventFanout"),
         // ns per call through the kernel's dispatch path next to a direct Swift call.
         .executableTarget(
             name: "DispatchBenchmark",

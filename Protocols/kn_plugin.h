@@ -1,5 +1,5 @@
 /*
- * kn_plugin.h: the stable C ABI between the kernel and its plugins, version 1.2.
+ * kn_plugin.h: the stable C ABI between the kernel and its plugins, version 1.3.
  *
  * This header is all a plugin needs. Read it top to bottom:
  *
@@ -122,9 +122,12 @@ extern "C" {
  * 1.1 added kn_endpoint_def.on_ready and host->call_ready (streams).
  * 1.2 added durable jobs and schedules: kn_job_options, kn_schedule_def,
  * kn_job_def.on_cancel, host->job_submit, call_set_job, register_schedule
- * and schedules_list. */
+ * and schedules_list.
+ * 1.3 added events with a context: kn_event_context, kn_publish_options,
+ * kn_event.offset and kn_event.context, host->publish_event; and
+ * host->call_response_meta_get. */
 #define KN_ABI_MAJOR 1
-#define KN_ABI_MINOR 2
+#define KN_ABI_MINOR 3
 
 /* The one symbol every plugin exports. */
 #define KN_ENTRY_SYMBOL "kn_plugin_entry"
@@ -522,7 +525,20 @@ typedef struct kn_schedule_def {
 typedef void (*kn_schedule_visit_fn)(void *user_data, const char *owner,
                                      const kn_schedule_def *def);
 
-/* An event, borrowed for the duration of the handler. */
+/* Whom an event concerns and where it came from (1.3). Subscribers see an
+ * event only if its context allows them (Protocols/pubsub.md): an event
+ * with a tenant reaches that tenant's subscribers only, one with a user
+ * that user only. Each field may be NULL (none). */
+typedef struct kn_event_context {
+    const char *user;          /* the call's "auth.subject" */
+    const char *tenant;        /* the call's "auth.tenant" */
+    const char *session;       /* the call's "auth.session" */
+    const char *request_id;    /* the call's "request.id" */
+    kn_bytes headers;          /* a JSON object of strings; empty: none */
+} kn_event_context;
+
+/* An event, borrowed for the duration of the handler. Fields after
+ * published_at_ms exist when struct_size covers them (1.3). */
 typedef struct kn_event {
     uint32_t struct_size;
     const char *topic;         /* "orders.created" */
@@ -530,7 +546,33 @@ typedef struct kn_event {
     uint64_t id;               /* increasing per kernel process */
     const char *publisher;     /* plugin name, or "kernel" */
     int64_t published_at_ms;   /* Unix epoch milliseconds */
+    /* Added in 1.3. */
+    uint64_t offset;           /* its place in the pubsub log; 0: not stored
+                                  (no pubsub plugin, or a topic it does not
+                                  keep) */
+    kn_event_context context;
 } kn_event;
+
+/* How host->publish_event publishes (1.3). */
+typedef struct kn_publish_options {
+    uint32_t struct_size;      /* sizeof(kn_publish_options) */
+    /* The call being handled, or NULL. Its "auth.subject", "auth.tenant",
+     * "auth.session" and "request.id" metadata become the event's context,
+     * so an event published while serving a user's request concerns that
+     * user. The call's thread. */
+    kn_call *call;
+    /* Explicit context, or NULL; each non-NULL field overrides the call's. */
+    const kn_event_context *context;
+} kn_publish_options;
+
+/* Completion of host->publish_event. Runs exactly once, on any thread,
+ * possibly before publish_event returns. KN_OK: the event is published;
+ * with the pubsub plugin loaded and the topic kept, it is stored (durable)
+ * and `offset` is its place in the log (0 when not stored). Other
+ * statuses: nothing was published; `message` (borrowed for the duration of
+ * the callback) says why (KN_ERR_FORBIDDEN: a publish rule refused it). */
+typedef void (*kn_publish_done_fn)(void *user_data, kn_status status, uint64_t offset,
+                                   const char *message);
 
 /* Handler of an event pattern. Runs on the kernel's event queue: one event
  * handler at a time (on a kernel thread, not always the same one), never
@@ -631,6 +673,7 @@ typedef struct kn_call_callbacks {
  * Before calling one, check that this kernel's table has it (check
  * `struct_size`): KN_HOST_HAS(host, call_ready). Added in 1.1: call_ready.
  * Added in 1.2: job_submit, call_set_job, register_schedule, schedules_list.
+ * Added in 1.3: publish_event, call_response_meta_get.
  */
 #define KN_HOST_HAS(host, field) \
     ((host)->struct_size >= offsetof(kn_host_api, field) + sizeof((host)->field))
@@ -747,8 +790,9 @@ struct kn_host_api {
      *                            normally never sees it.
      * All three core transports take items: ws and tcp as envelope `item`
      * messages; http as Server-Sent Events when the client sends
-     * `Accept: text/event-stream`, as newline-delimited JSON otherwise
-     * (Protocols/http-transport.md). */
+     * `Accept: text/event-stream`, as newline-delimited JSON otherwise,
+     * or as the handler's own bytes when it set the response metadata
+     * "stream.raw" = "1" before its first item (Protocols/http-transport.md). */
     kn_status (*call_send)(kn_call *call, kn_bytes item);
     /* Middleware: passes the call to the next middleware or the handler.
      * The call's thread (which then hands the call on). */
@@ -809,8 +853,11 @@ struct kn_host_api {
     /* --- Events and jobs --------------------------------------------------- */
 
     /* Publishes an event to every matching handler, asynchronously. `topic`
-     * and `payload` copied. KN_ERR_INVALID_ARGUMENT for an empty topic or
-     * one with '*' or '#'. Any thread. */
+     * and `payload` copied. KN_ERR_INVALID_ARGUMENT for a topic
+     * publish_event refuses. Any thread. With the pubsub plugin loaded
+     * (1.3), it waits for the store, at most 10 s, then
+     * KN_ERR_UNAVAILABLE (the event may still be stored after); other
+     * refusals are returned as is (KN_ERR_FORBIDDEN). */
     kn_status (*publish)(kn_plugin *self, const char *topic, kn_bytes payload);
     /* Runs job `name` now, once, in the background. `name`, `payload` and
      * `callbacks` copied. Any thread.
@@ -892,6 +939,35 @@ struct kn_host_api {
      * owner's name. `visit` runs inside schedules_list, on the caller's
      * thread. Any thread. */
     void (*schedules_list)(kn_plugin *self, kn_schedule_visit_fn visit, void *user_data);
+
+    /* --- Added in 1.3 (check KN_HOST_HAS(host, <function>)) --------------- */
+
+    /* Publishes an event with a context (kn_publish_options; NULL: none).
+     * `topic`, `payload` and `options` copied. With the pubsub plugin
+     * loaded the event is stored first (for the topics it keeps), then
+     * handed to remote subscribers, durable consumers and the handlers of
+     * matching patterns; without it, to the handlers only. `done` (may be
+     * NULL: not told) runs once it is stored or refused. Any thread; never
+     * blocks.
+     *   KN_OK: `done`, if given, will run.
+     *   KN_ERR_INVALID_ARGUMENT: an empty topic, one with '*', '#' or '>',
+     *     an empty segment, or over 255 bytes; options without struct_size.
+     *     Nothing was published and `done` is never called.
+     * host->publish is publish_event without options; since 1.3 it waits
+     * (at most 10 s) for the store when the pubsub plugin is loaded, so
+     * its KN_OK means stored: call publish_event from a Swift task or a
+     * storage completion instead. */
+    kn_status (*publish_event)(kn_plugin *self, const char *topic, kn_bytes payload,
+                               const kn_publish_options *options, kn_publish_done_fn done,
+                               void *user_data);
+    /* Reads the response metadata set so far ("stream.raw", "header.*",
+     * ...): by the handler or a middleware, or by the starter inside its
+     * on_item (which runs on the handler's thread, so it sees what the
+     * handler set before that item; the http transport reads "stream.raw"
+     * so at the first item). Stores a slice borrowed until the next
+     * call_response_meta_set of the same key or the completion. false if
+     * absent. The call's thread. */
+    bool (*call_response_meta_get)(kn_call *call, const char *key, kn_bytes *value);
 };
 
 #ifdef __cplusplus

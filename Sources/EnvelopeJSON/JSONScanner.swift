@@ -41,6 +41,24 @@ public struct JSONScanner {
         try members(ofObject: UnsafeRawBufferPointer(rebasing: bytes[range]))
     }
 
+    /// Whether `bytes` are one JSON value (with the scan's checks), surrounded by whitespace at most.
+    public static func isValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var scanner = JSONScanner(bytes, at: 0)
+        scanner.skipSpace()
+        guard (try? scanner.skipValue()) != nil else { return false }
+        scanner.skipSpace()
+        return scanner.index == bytes.count
+    }
+
+    /// The byte ranges of the elements of the array in `range` of `bytes`.
+    public static func elements(ofArray bytes: UnsafeRawBufferPointer, in range: Range<Int>) throws(Malformed) -> [Range<Int>] {
+        var scanner = JSONScanner(UnsafeRawBufferPointer(rebasing: bytes[range]), at: 0)
+        let elements = try scanner.array()
+        scanner.skipSpace()
+        guard scanner.index == range.count else { throw Malformed(description: "trailing bytes after the array") }
+        return elements.map { ($0.lowerBound + range.lowerBound)..<($0.upperBound + range.lowerBound) }
+    }
+
     /// The text of the string value in `range`, or nil if it is not a string.
     public static func string(_ bytes: UnsafeRawBufferPointer, in range: Range<Int>) -> String? {
         guard range.count >= 2, bytes[range.lowerBound] == quote else { return nil }
@@ -92,6 +110,30 @@ public struct JSONScanner {
                 return members
             default: throw Malformed(description: "expected ',' or '}' at byte \(index)")
             }
+        }
+    }
+
+    private mutating func array() throws(Malformed) -> [Range<Int>] {
+        skipSpace()
+        try expect(UInt8(ascii: "["))
+        var elements: [Range<Int>] = []
+        skipSpace()
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+            return elements
+        }
+        while true {
+            skipSpace()
+            let start = index
+            try skipValue()
+            elements.append(start..<index)
+            skipSpace()
+            if peek() == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            try expect(UInt8(ascii: "]"))
+            return elements
         }
     }
 

@@ -91,6 +91,15 @@ package final class CallMultiplexer {
         case .success(.cancel(let id)):
             // Unknown ids are ignored: the call may just have completed.
             calls[id]?.cancel()
+        case .success(.unsubscribe(let id)):
+            guard let call = calls[id], call.isSubscription else {
+                writeError(id: id, code: "not_found", message: "no open subscription with this id")
+                return true
+            }
+            // A repeated unsubscribe is already being answered.
+            guard !call.unsubscribed else { return true }
+            call.unsubscribed = true
+            call.cancel()
         case .success(.ping(let id)):
             var buffer = ByteBufferAllocator().buffer(capacity: 32)
             ServerMessage.pong(id: id, into: &buffer)
@@ -112,7 +121,8 @@ package final class CallMultiplexer {
         }
         let call: InFlightCall
         do {
-            call = try InFlightCall(kernel, protocol: protocolName, id: start.id, isStream: start.isStream, multiplexer: self,
+            call = try InFlightCall(kernel, protocol: protocolName, id: start.id, isStream: start.isStream,
+                                    isSubscription: start.isSubscription, multiplexer: self,
                                     streamQueue: settings.streamQueue, life: life)
         } catch {
             return writeError(id: start.id, code: error.code.rawValue, message: error.message)
@@ -129,7 +139,7 @@ package final class CallMultiplexer {
 
     /// A stream item, once the handler's thread handed it over.
     func write(item: ByteBuffer, of call: InFlightCall) {
-        guard !closed, calls[call.id] === call else { return call.itemWritten() }
+        guard !closed, calls[call.id] === call, !call.unsubscribed else { return call.itemWritten() }
         let promise = loop.makePromise(of: Void.self)
         // The item's place in the stream's queue frees when the socket took the bytes, so a slow reader holds the handler.
         promise.futureResult.whenComplete { _ in call.itemWritten() }
@@ -142,7 +152,14 @@ package final class CallMultiplexer {
         calls[call.id] = nil
         guard !closed else { return }
         var buffer = ByteBufferAllocator().buffer(capacity: outcome.body.readableBytes + call.id.utf8.count + 48)
-        if let failure = outcome.failure {
+        if call.unsubscribed {
+            // Whatever ended it (mostly the cancel), the client asked for the end and hears that.
+            ServerMessage.unsubscribed(id: call.id, into: &buffer)
+        } else if call.endedByServer {
+            ServerMessage.error(id: call.id, code: "unavailable",
+                                message: "the transport is restarting or the connection is closing; subscribe again",
+                                into: &buffer)
+        } else if let failure = outcome.failure {
             ServerMessage.error(id: call.id, code: failure.code.rawValue, message: failure.message,
                                 details: failure.details, into: &buffer)
         } else {
@@ -175,8 +192,14 @@ package final class CallMultiplexer {
     // MARK: Lifecycle
 
     /// Refuse new calls; close once the calls in flight are answered.
+    /// Subscriptions never finish by themselves: they end now, with
+    /// `unavailable` (a client resumes from its last offset elsewhere).
     package func quiesce() {
         quiescing = true
+        for call in calls.values where call.isSubscription && !call.unsubscribed && !call.endedByServer {
+            call.endedByServer = true
+            call.cancel()
+        }
         if calls.isEmpty { connection?.closeAfterDrain() }
     }
 

@@ -17,6 +17,8 @@ package enum ClientMessage {
     case cancel(id: String)
     /// Keepalive; answered with `pong`.
     case ping(id: String?)
+    /// Ends the subscription `id`; its last message is then `unsubscribed`.
+    case unsubscribe(id: String)
 
     package struct CallStart {
         package var id: String
@@ -25,6 +27,8 @@ package enum ClientMessage {
         /// `meta` entries; the transport passes them on as `header.<name>`.
         package var meta: [(name: String, value: String)]
         package var isStream: Bool
+        /// Started by `subscribe`: items go out as the handler's own objects with the id spliced in.
+        package var isSubscription = false
     }
 
     /// Why a message was refused; `id` is set when the message had a usable one.
@@ -68,19 +72,10 @@ package enum ClientMessage {
             case "call", "stream":
                 guard let range = fields["endpoint"], let endpoint = JSONScanner.string(bytes, in: range), !endpoint.isEmpty
                 else { return refuse("missing endpoint (a non-empty string)") }
-                var meta: [(name: String, value: String)] = []
-                if let range = fields["meta"], text(range) != "null" {
-                    guard let entries = try? JSONScanner.members(ofObject: bytes, in: range) else {
-                        return refuse("meta must be an object of strings")
-                    }
-                    let base = range.lowerBound
-                    for entry in entries {
-                        let valueRange = (entry.value.lowerBound + base)..<(entry.value.upperBound + base)
-                        guard let value = JSONScanner.string(bytes, in: valueRange) else {
-                            return refuse("meta '\(entry.key)' must be a string")
-                        }
-                        meta.append((entry.key.lowercased(), value))
-                    }
+                let meta: [(name: String, value: String)]
+                switch Self.meta(bytes, in: fields["meta"]) {
+                case .success(let entries): meta = entries
+                case .failure(let error): return refuse(error.message)
                 }
                 let payload = fields["payload"].map(slice) ?? ByteBuffer()
                 return .success(.call(CallStart(id: id, endpoint: endpoint, payload: payload, meta: meta,
@@ -92,11 +87,39 @@ package enum ClientMessage {
                 return .success(.end(id: id))
             case "cancel":
                 return .success(.cancel(id: id))
+            case "subscribe":
+                return subscription(id: id, bytes, fields: fields).map { .call($0) }
+                    .mapError { Refusal(id: id, code: "invalid_argument", message: $0.message) }
+            case "unsubscribe":
+                return .success(.unsubscribe(id: id))
             case nil:
                 return refuse("type must be a string")
             case let other?:
                 return refuse("unknown type '\(other)'")
             }
         }
+    }
+
+    /// `meta`: absent or `null` is none; otherwise an object of strings, names in lower case.
+    static func meta(_ bytes: UnsafeRawBufferPointer, in range: Range<Int>?) -> Result<[(name: String, value: String)], ShapeError> {
+        guard let range, !bytes[range].elementsEqual("null".utf8) else { return .success([]) }
+        guard let entries = try? JSONScanner.members(ofObject: bytes, in: range) else {
+            return .failure(ShapeError(message: "meta must be an object of strings"))
+        }
+        var meta: [(name: String, value: String)] = []
+        let base = range.lowerBound
+        for entry in entries {
+            let valueRange = (entry.value.lowerBound + base)..<(entry.value.upperBound + base)
+            guard let value = JSONScanner.string(bytes, in: valueRange) else {
+                return .failure(ShapeError(message: "meta '\(entry.key)' must be a string"))
+            }
+            meta.append((entry.key.lowercased(), value))
+        }
+        return .success(meta)
+    }
+
+    /// A field of the wrong shape; the caller adds the id and the code.
+    struct ShapeError: Error {
+        var message: String
     }
 }

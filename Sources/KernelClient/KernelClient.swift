@@ -4,7 +4,7 @@ import NIOPosix
 
 /// Where a kernel serves calls, and over which protocol.
 public enum KernelAddress: Sendable {
-    /// `POST /api/<endpoint>`: unary calls only (Protocols/http-transport.md).
+    /// `POST /api/<endpoint>` (Protocols/http-transport.md); subscriptions as Server-Sent Events.
     case http(host: String = "127.0.0.1", port: Int = 8080)
     /// The JSON envelope over WebSocket (Protocols/ws-envelope.md).
     case ws(host: String = "127.0.0.1", port: Int = 8082)
@@ -23,19 +23,47 @@ public enum KernelAddress: Sendable {
 ///
 /// One connection per client; on ws and tcp many calls and streams share it
 /// concurrently (answered by id), on http calls are pipelined in order.
+/// Each subscription (`subscribe(to:)`) has a connection of its own.
 /// Threading: every method may be called from any task, concurrently.
 public final class KernelClient: Sendable {
     private let transport: any ClientTransport
+    /// Kept for subscriptions: each opens (and reopens) a connection of its own.
+    private let address: KernelAddress
+    private let group: any EventLoopGroup
+    private let subscriptions = SubscriptionRegistry()
 
-    private init(transport: any ClientTransport) { self.transport = transport }
+    private init(transport: any ClientTransport, address: KernelAddress, group: any EventLoopGroup) {
+        self.transport = transport
+        self.address = address
+        self.group = group
+    }
 
     /// Opens the connection (and, for ws, does the upgrade).
     public static func connect(_ address: KernelAddress,
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> KernelClient {
-        switch address {
-        case .http(let host, let port): KernelClient(transport: try await HTTPClientTransport.connect(host: host, port: port, group: group))
-        case .ws(let host, let port): KernelClient(transport: try await EnvelopeClientTransport.connectWebSocket(host: host, port: port, group: group))
-        case .tcp(let host, let port): KernelClient(transport: try await EnvelopeClientTransport.connectTCP(host: host, port: port, group: group))
+        let transport: any ClientTransport = switch address {
+        case .http(let host, let port): try await HTTPClientTransport.connect(host: host, port: port, group: group)
+        case .ws(let host, let port): try await EnvelopeClientTransport.connectWebSocket(host: host, port: port, group: group)
+        case .tcp(let host, let port): try await EnvelopeClientTransport.connectTCP(host: host, port: port, group: group)
+        }
+        return KernelClient(transport: transport, address: address, group: group)
+    }
+
+    /// Connects, runs `body` with the client, and closes it however `body` ends.
+    ///
+    /// ```swift
+    /// let answer = try await KernelClient.withConnection(.tcp()) { try await $0.call("greet", ["name": "ada"]) }
+    /// ```
+    public static func withConnection<T: Sendable>(_ address: KernelAddress,
+                                                   _ body: (KernelClient) async throws -> T) async throws -> T {
+        let client = try await connect(address)
+        do {
+            let result = try await body(client)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
         }
     }
 
@@ -63,8 +91,33 @@ public final class KernelClient: Sendable {
         try await stream(endpoint, json: try Self.encode(request), meta: meta)
     }
 
-    /// Closes the connection; calls still in flight fail with `KernelClientError.closed`.
-    public func close() async { await transport.close() }
+    /// Follows the events of the topics matching `patterns` (`orders.*`,
+    /// `audit.#`; Protocols/pubsub.md) from the pubsub plugin's log: see
+    /// `EventSubscription` for what iteration yields, resumes and throws.
+    /// Nothing is sent until iteration starts.
+    ///
+    /// ```swift
+    /// for try await case .event(let event) in client.subscribe(to: ["orders.*"]) { print(event.topic) }
+    /// ```
+    ///
+    /// - `since`: where to start (an offset: the events after it; a time:
+    ///   the events from then); nil: the events published from now on.
+    /// - `overflow`: what the server does when the reader falls behind;
+    ///   nil: the server's default.
+    /// - `meta`: sent like a call's (envelope `meta`, or HTTP headers).
+    public func subscribe(to patterns: [String], since: SubscriptionStart? = nil, overflow: SubscriptionOverflow? = nil,
+                          meta: [String: String] = [:]) -> EventSubscription {
+        EventSubscription(plan: SubscriptionPlan(address: address, group: group, patterns: patterns, start: since,
+                                                 overflow: overflow, meta: meta),
+                          registry: subscriptions)
+    }
+
+    /// Closes the connection; calls still in flight fail with
+    /// `KernelClientError.closed`, and so do subscriptions being iterated.
+    public func close() async {
+        subscriptions.closeAll()
+        await transport.close()
+    }
 
     static func encode<Request: Encodable>(_ request: Request) throws -> [UInt8] {
         Array(try JSONEncoder().encode(request))

@@ -70,14 +70,7 @@ struct CallVia {
         let sendsStdinItems: Bool
 
         func perform() async throws {
-            let client = try await KernelClient.connect(address)
-            do {
-                try await perform(client)
-                await client.close()
-            } catch {
-                await client.close()
-                throw error
-            }
+            try await KernelClient.withConnection(address) { try await perform($0) }
         }
 
         private func perform(_ client: KernelClient) async throws {

@@ -12,6 +12,7 @@ struct KernelCtl: ParsableCommand {
             Load.self, Unload.self, Reload.self, Call.self,
             StorageStatus.self, KV.self, Log.self,
             Jobs.self, Queues.self, Schedules.self,
+            Events.self, Topics.self,
         ])
 
     @OptionGroup var options: GlobalOptions

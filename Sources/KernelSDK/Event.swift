@@ -20,6 +20,11 @@ public struct Event: Sendable {
     public let publisher: String
     /// When it was published.
     public let publishedAt: Date
+    /// Its place in the pubsub log; 0 when not stored (no pubsub plugin, a
+    /// topic it does not keep, or a kernel older than ABI 1.3).
+    public let offset: UInt64
+    /// Whom it concerns (empty from a kernel older than ABI 1.3).
+    public let context: EventContext
 
     init(_ event: kn_event) {
         id = event.id
@@ -27,6 +32,9 @@ public struct Event: Sendable {
         payload = event.payload.copiedBytes
         publisher = event.publisher.map { String(cString: $0) } ?? ""
         publishedAt = Date(timeIntervalSince1970: Double(event.published_at_ms) / 1_000)
+        let has13 = Int(event.struct_size) >= MemoryLayout<kn_event>.size
+        offset = has13 ? event.offset : 0
+        context = has13 ? EventContext(event.context) : EventContext()
     }
 
     /// Decodes the JSON payload.

@@ -4,29 +4,6 @@ import Foundation
 /// Work a plugin hands to the kernel: events, jobs, and calls of other
 /// endpoints. Any thread.
 extension PluginContext {
-    /// Publishes an event with a JSON payload to every handler whose
-    /// pattern matches `topic`. Returns once the kernel has it; handlers
-    /// run later, on the kernel's event thread.
-    ///
-    /// ```swift
-    /// try kernel.publish("orders.created", Order(id: 42))
-    /// ```
-    public func publish<T: Encodable>(_ topic: String, _ payload: T) throws(PluginError) {
-        try publish(topic, json: try JSON.encode(payload, what: "event payload"))
-    }
-
-    /// Publishes an event whose payload is JSON already.
-    ///
-    /// ```swift
-    /// try kernel.publish("orders.created", json: Array(#"{"id":42}"#.utf8))
-    /// ```
-    public func publish(_ topic: String, json bytes: [UInt8]) throws(PluginError) {
-        let status = bytes.withUnsafeBufferPointer {
-            host.pointee.publish(handle, topic, kn_bytes(ptr: $0.baseAddress, len: $0.count))
-        }
-        guard status == KN_OK else { throw PluginError(.init(status: status), "cannot publish to '\(topic)'") }
-    }
-
     /// Calls an endpoint through its middleware and decodes the answer.
     /// Cancelling the calling task cancels the call (its handler hears
     /// `on_cancel`) and throws `cancelled`.
@@ -101,7 +78,7 @@ extension Duration {
 
 extension kn_bytes {
     /// A copy of a borrowed slice.
-    var copiedBytes: [UInt8] {
+    package var copiedBytes: [UInt8] {
         guard let ptr, len > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: ptr, count: len))
     }

@@ -1,4 +1,5 @@
 import CKernelABI
+import Synchronization
 import Foundation
 
 /// What a plugin does through the kernel: register, log, read its
@@ -23,13 +24,20 @@ public final class PluginContext: @unchecked Sendable {
     package let handle: OpaquePointer
     /// The kernel has `call_ready` (ABI 1.1): stream senders can wait for it.
     package let hostHasCallReady: Bool
+    /// The kernel has `publish_event` (ABI 1.3); asked once, not on every publish.
+    let hostHasPublishEvent: Bool
     /// The first registration the kernel refused, which fails init.
     var firstFailure: kn_status?
+    /// Run after the plugin's stop: what the SDK registered with services (pubsub) goes away with it.
+    let afterStop = Mutex<[@Sendable () -> Void]>([])
+    /// Registrations with the pubsub service, made again when it reloads.
+    let pubsubLinks = Mutex<[PubsubLink]>([])
 
     init(host: UnsafePointer<kn_host_api>, handle: OpaquePointer) {
         self.host = host
         self.handle = handle
         hostHasCallReady = Self.table(host, has: \.call_ready)
+        hostHasPublishEvent = Self.table(host, has: \.publish_event)
     }
 
     /// Severity of a log line.

@@ -82,6 +82,7 @@ final class PluginRuntime: @unchecked Sendable {
     private func stopPlugin() {
         guard let plugin, let context else { return }
         Self.wait { await plugin.stop(context) }
+        for action in context.afterStop.withLock({ actions in defer { actions = [] }; return actions }) { action() }
     }
 
     /// The status of a failed hook, with its reason given to the kernel.

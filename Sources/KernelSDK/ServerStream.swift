@@ -39,6 +39,19 @@ public struct ServerStream<Item: Encodable>: Sendable {
     /// Sends one item if the caller's queue has room; false when it is full.
     public func trySend(_ item: Item) throws(PluginError) -> Bool { try offer(try JSON.encode(item, what: "stream item")) }
 
+    /// Sends one item that is JSON already (encoded once, sent to many
+    /// streams); suspends while the caller's queue is full.
+    public func send(json bytes: [UInt8]) async throws(PluginError) {
+        while true {
+            let generation = task.readyGeneration
+            if try offer(bytes) { return }
+            await task.waitForReady(after: generation)
+        }
+    }
+
+    /// Sends one item that is JSON already if the caller's queue has room; false when it is full.
+    public func trySend(json bytes: [UInt8]) throws(PluginError) -> Bool { try offer(bytes) }
+
     private func offer(_ bytes: [UInt8]) throws(PluginError) -> Bool {
         if Task.isCancelled || task.isCancelled { throw PluginError(.cancelled, "stream cancelled") }
         let status = bytes.withUnsafeBufferPointer {

@@ -38,6 +38,8 @@ open class TransportCall: @unchecked Sendable {
     private let refused = Atomic<Bool>(false)
     /// The kernel has `call_ready` (ABI 1.1); an older one signals by itself.
     private let canSignalReady: Bool
+    /// The kernel has `call_response_meta_get` (ABI 1.3).
+    private let canReadResponseMeta: Bool
 
     /// A new call from `kernel`'s transport, named `protocol` in its metadata.
     public init(_ kernel: PluginContext, protocol name: String, streamQueue: Int = 64) throws(PluginError) {
@@ -46,6 +48,7 @@ open class TransportCall: @unchecked Sendable {
         self.call = call
         self.streamQueue = max(1, streamQueue)
         canSignalReady = kernel.hostHasCallReady
+        canReadResponseMeta = kernel.hostHas(\.call_response_meta_get)
     }
 
     deinit { host.pointee.call_release(call) }
@@ -108,6 +111,16 @@ open class TransportCall: @unchecked Sendable {
     /// One stream item from the handler, in order (the handler's thread).
     /// Write it, then call `itemWritten()`. The default drops it.
     open func deliver(item: ByteBuffer) { itemWritten() }
+
+    /// Response metadata the handler has set so far (e.g. before its first
+    /// item), by key. Inside `deliver(item:)`, which runs on the handler's
+    /// thread. nil when absent, or when the kernel is older than ABI 1.3.
+    public final func responseMeta(_ key: String) -> String? {
+        var value = kn_bytes()
+        guard canReadResponseMeta, host.pointee.call_response_meta_get(call, key, &value) else { return nil }
+        guard let ptr = value.ptr else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: ptr, count: value.len), as: UTF8.self)
+    }
 
     /// An item went out (or was dropped): its place in the queue is free.
     public final func itemWritten() {

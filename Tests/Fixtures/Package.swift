@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "storageprobe", type: .dynamic, targets: ["StorageProbePlugin"]),
         // Drives the scheduler through the SDK: a job that fails, sleeps, snoozes or discards on demand.
         .library(name: "jobprobe", type: .dynamic, targets: ["JobProbePlugin"]),
+        // Drives the pubsub plugin through the SDK: auth from headers, publishes for a request, a durable consumer that fails on demand, filters, a publish rule.
+        .library(name: "eventprobe", type: .dynamic, targets: ["EventProbePlugin"]),
     ],
     dependencies: [.package(path: "../..")],
     targets: [
@@ -26,6 +28,11 @@ let package = Package(
         ),
         .target(
             name: "JobProbePlugin",
+            dependencies: [.product(name: "KernelSDK", package: rootPackage)],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
+        ),
+        .target(
+            name: "EventProbePlugin",
             dependencies: [.product(name: "KernelSDK", package: rootPackage)],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
         ),

@@ -132,7 +132,14 @@ final class KernelProcess {
         }
     }
 
-    func removeDirectory() { try? FileManager.default.removeItem(atPath: root) }
+    /// Also closes the log's descriptor: a suite starts hundreds of kernels.
+    func removeDirectory() {
+        if !process.isRunning {
+            try? logHandle?.close()
+            logHandle = nil
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
 
     // MARK: Plugins directory
 

@@ -97,7 +97,7 @@ enum Products {
 /// Test fixture plugins: a package of their own (Tests/Fixtures), built by
 /// the tests from this tree, once per test process, next to the main build.
 enum Fixtures {
-    static let products: Set<String> = ["libstorageprobe.so", "libjobprobe.so"]
+    static let products: Set<String> = ["libstorageprobe.so", "libjobprobe.so", "libeventprobe.so"]
 
     static func path(_ name: String) throws -> String {
         let directory = try built.get()
@@ -167,15 +167,22 @@ func runProgram(_ executable: String, _ arguments: [String], workDirectory: Stri
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.standardInput = FileHandle.nullDevice
-    process.standardOutput = FileHandle(forWritingAtPath: outPath)
-    process.standardError = FileHandle(forWritingAtPath: errPath)
+    // Closed here, not left to Process: it keeps them (and their descriptors) long after the run.
+    let out = FileHandle(forWritingAtPath: outPath)
+    let errors = FileHandle(forWritingAtPath: errPath)
+    defer {
+        try? out?.close()
+        try? errors?.close()
+    }
+    process.standardOutput = out
+    process.standardError = errors
     try process.run()
     let exited = waitUntil(timeout: timeout, interval: 0.01) { !process.isRunning }
     if !exited {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
-    let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-    let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-    return ProgramResult(status: process.terminationStatus, stdout: out, stderr: err, timedOut: !exited)
+    let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    return ProgramResult(status: process.terminationStatus, stdout: stdout, stderr: stderr, timedOut: !exited)
 }

@@ -1,3 +1,4 @@
+import TopicPatterns
 import CKernelABI
 import Dispatch
 import XCTest

@@ -11,8 +11,9 @@ extension HTTPConnectionHandler {
         switch state {
         case .waiting(let head, let current, _) where current === call:
             if let failure = outcome.failure {
+                // The body is the transport's JSON error, whatever type the handler meant for its result (or stream).
                 write(head, status: .init(statusCode: failure.code.httpStatus), contentType: "application/json",
-                      body: failure.jsonBody(), extra: outcome.headers)
+                      body: failure.jsonBody(), extra: outcome.headers.filter { $0.name.lowercased() != "content-type" })
             } else {
                 write(head, status: .ok, contentType: outcome.contentType, body: outcome.body, extra: outcome.headers)
             }
@@ -33,7 +34,8 @@ extension HTTPConnectionHandler {
         let sent: Int
         switch state {
         case .waiting(let waitingHead, let current, let waitingFormat) where current === call:
-            (head, format, sent) = (waitingHead, waitingFormat, 0)
+            // The handler chose its framing before this item, or left it to the request's Accept.
+            (head, format, sent) = (waitingHead, call.rawContentType.map { .raw(contentType: $0) } ?? waitingFormat, 0)
             startStream(head, format, context: context)
         case .streaming(let streamingHead, let current, let streamingFormat, let count) where current === call:
             (head, format, sent) = (streamingHead, streamingFormat, count)
@@ -41,8 +43,14 @@ extension HTTPConnectionHandler {
             return call.itemWritten()
         }
         state = .streaming(head, call, format, sent: sent + 1)
-        var buffer = context.channel.allocator.buffer(capacity: item.readableBytes + 24)
-        format.item(item, sequence: sent + 1, into: &buffer)
+        let buffer: ByteBuffer
+        if case .raw = format {
+            buffer = item // framed by the handler: no copy
+        } else {
+            var framed = context.channel.allocator.buffer(capacity: item.readableBytes + 24)
+            format.item(item, sequence: sent + 1, into: &framed)
+            buffer = framed
+        }
         // The item's place in the queue frees when the socket took the bytes, so a slow reader holds the handler.
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { _ in call.itemWritten() }

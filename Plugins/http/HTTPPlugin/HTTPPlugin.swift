@@ -4,13 +4,13 @@ import NIOCore
 import NIOHTTP1
 
 /// The core HTTP transport: serves every endpoint at `POST /api/<name>` and
-/// the routes plugins register, streams as Server-Sent Events or
-/// newline-delimited JSON, on a socket the kernel owns
+/// the routes plugins register, streams as Server-Sent Events,
+/// newline-delimited JSON or as the handler framed them, on a socket the kernel owns
 /// (Protocols/http-transport.md).
 struct HTTPPlugin: Plugin {
     static let name = "http"
-    static let version = "1.1.0"
-    static let description = "HTTP/1.1 transport (SwiftNIO): POST /api/<endpoint>, registered routes, streams (SSE, NDJSON), /healthz"
+    static let version = "1.2.0"
+    static let description = "HTTP/1.1 transport (SwiftNIO): POST /api/<endpoint>, registered routes, streams (SSE, NDJSON, raw), /healthz"
 
     private let server = ServerSlot()
 

@@ -27,8 +27,8 @@ final class Dispatcher: Sendable {
     private let telemetry: Telemetry
     private let pollMilliseconds: Int64
     let state: Mutex<State>
-    let signal = Signal()
-    private let idle = Signal()
+    let signal = TaskSignal()
+    private let idle = TaskSignal()
     /// Told of every finished attempt (the schedules' overlap policies). A
     /// class holds the closure: a closure kept in a Mutex and read back
     /// through its inout access gains a reabstraction thunk on every read.

@@ -49,7 +49,7 @@ final class ScheduleEngine: Sendable {
     let telemetry: Telemetry
     let fires: PendingFires
     private let state = Mutex(State())
-    private let signal = Signal()
+    private let signal = TaskSignal()
     /// One load at a time: the loop's and an operator's.
     let loading = AsyncLock()
 

@@ -140,6 +140,11 @@ enum HostAPI {
             guard let call else { return nil }
             return Call.from(call).user
         }
+        api.call_response_meta_get = { call, key, value in
+            guard let call, let key, let entry = Call.from(call).responseMeta(String(cString: key)) else { return false }
+            value?.pointee = entry.bytes
+            return true
+        }
         api.response_meta_at = { response, index, key, value in
             guard let response, let handle = response.pointee.meta_handle else { return false }
             let call = Unmanaged<Call>.fromOpaque(handle).takeUnretainedValue()
@@ -200,8 +205,9 @@ enum HostAPI {
         api.publish = { plugin, topic, payload in
             guard let plugin, let topic else { return KN_ERR_INVALID_ARGUMENT }
             let instance = PluginInstance.from(plugin)
-            return instance.kernel.events.publish(topic: String(cString: topic), payload: payload.array,
-                                                  publisher: instance.name)
+            let publication = Publication(topic: String(cString: topic), payload: payload.array, publisher: instance.name,
+                                          publishedAt: currentMilliseconds(), context: .none)
+            return PublishWaiter.publish(publication, on: instance.kernel.events, from: plugin)
         }
         api.job_run = { plugin, name, payload, callbacks in
             guard let plugin, let name, let callbacks = readDefinition(callbacks), callbacks.on_complete != nil
@@ -257,6 +263,24 @@ enum HostAPI {
         api.register_schedule = { plugin, def in
             guard let plugin, let def = readDefinition(def) else { return KN_ERR_INVALID_ARGUMENT }
             return PluginInstance.from(plugin).register(schedule: def)
+        }
+        // Events with a context (1.3)
+        api.publish_event = { plugin, topic, payload, options, done, userData in
+            guard let plugin, let topic else { return KN_ERR_INVALID_ARGUMENT }
+            let instance = PluginInstance.from(plugin)
+            var context = EventContext.none
+            if let options {
+                guard options.pointee.struct_size >= UInt32(MemoryLayout<kn_publish_options>.size) else { return KN_ERR_INVALID_ARGUMENT }
+                if let call = options.pointee.call { context = Call.with(call) { EventContext(of: $0) } }
+                if let explicit = options.pointee.context { context.override(with: explicit.pointee) }
+            }
+            let publication = Publication(topic: String(cString: topic), payload: payload.array, publisher: instance.name,
+                                          publishedAt: currentMilliseconds(), context: context)
+            let report: EventBus.Done? = done.map { done in
+                let userData = UncheckedPointer(userData)
+                return { status, offset, message in done(userData.pointer, status, offset, message) }
+            }
+            return instance.kernel.events.publish(publication, from: plugin, done: report)
         }
         api.schedules_list = { plugin, visit, userData in
             guard let plugin, let visit else { return }

@@ -134,6 +134,10 @@ final class Call: @unchecked Sendable {
         }
     }
 
+    func responseMeta(_ key: String) -> OwnedBuffer? {
+        responseMeta.first { $0.key.string == key }?.value
+    }
+
     func responseMeta(at index: Int) -> (key: OwnedBuffer, value: OwnedBuffer)? {
         index < responseMeta.count ? responseMeta[index] : nil
     }

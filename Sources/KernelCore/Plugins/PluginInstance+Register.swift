@@ -1,3 +1,4 @@
+import TopicPatterns
 import CKernelABI
 
 /// Registrations through the host API: validate, check names, record.
@@ -70,8 +71,14 @@ extension PluginInstance {
         guard let pattern = optionalString(def.pattern), !pattern.isEmpty, let function = def.handler else {
             return refuse("event handler: a pattern and fn are required")
         }
+        let checked: TopicPattern
+        do {
+            checked = try TopicPattern(validating: pattern)
+        } catch {
+            return refuse("event handler: \(error)")
+        }
         return record { $0.eventHandlers.append(EventHandlerEntry(
-            pattern: TopicPattern(pattern), function: function, userData: def.user_data, release: def.release,
+            pattern: checked, function: function, userData: def.user_data, release: def.release,
             owner: self)) }
     }
 

@@ -1,3 +1,4 @@
+import TopicPatterns
 import CKernelABI
 
 /// The other registrations as the kernel keeps them, each owned by the

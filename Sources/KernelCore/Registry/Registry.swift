@@ -18,6 +18,11 @@ final class Registry: Sendable {
         var services: [String: [ServiceEntry]] = [:]
         var transports: [TransportEntry] = []
         var schedules: [ScheduleEntry] = []
+        /// The handlers of each topic published so far: a publish reads its
+        /// list instead of matching every pattern. Emptied on every change.
+        var topicHandlers: [String: [EventHandlerEntry]] = [:]
+        /// The pubsub service (every plugin publish asks for it).
+        var pubsub: ServiceEntry?
 
         mutating func rebuild() {
             let all = byOwner.values.map(\.registrations)
@@ -33,6 +38,8 @@ final class Registry: Sendable {
             services = Dictionary(grouping: all.flatMap(\.services), by: \.name)
             transports = all.flatMap(\.transports)
             schedules = all.flatMap(\.schedules).sorted { $0.name < $1.name }
+            topicHandlers = [:]
+            pubsub = services[KN_PUBSUB_SERVICE]?.first { $0.major == UInt32(KN_PUBSUB_MAJOR) }
             resolved = endpoints.mapValues { endpoint in
                 ResolvedEndpoint(endpoint: endpoint, chain: middleware.filter { $0.applies(to: endpoint.name) })
             }
@@ -107,11 +114,30 @@ final class Registry: Sendable {
     /// The handlers of `topic`, each owner counting the delivery in flight
     /// (the caller ends it after delivering).
     func beginEventHandlers(for topic: String) -> [EventHandlerEntry] {
+        state.withLock { state in Self.beginHandlers(for: topic, in: &state) }
+    }
+
+    /// A plugin's publish, in one look: the pubsub service when one is
+    /// registered (nothing begun), else the handlers of `topic`, begun.
+    func route(publishing topic: String) -> (pubsub: ServiceEntry?, handlers: [EventHandlerEntry]) {
         state.withLock { state in
-            let handlers = state.eventHandlers.filter { $0.pattern.matches(topic) }
-            for handler in handlers { handler.owner.beginCall() }
-            return handlers
+            if let pubsub = state.pubsub { return (pubsub, []) }
+            return (nil, Self.beginHandlers(for: topic, in: &state))
         }
+    }
+
+    private static func beginHandlers(for topic: String, in state: inout State) -> [EventHandlerEntry] {
+        let handlers: [EventHandlerEntry]
+        if let known = state.topicHandlers[topic] {
+            handlers = known
+        } else {
+            handlers = state.eventHandlers.filter { $0.pattern.matches(topic) }
+            // Bounded: a publisher of ever new topics only empties it now and then.
+            if state.topicHandlers.count >= 4_096 { state.topicHandlers.removeAll(keepingCapacity: true) }
+            state.topicHandlers[topic] = handlers
+        }
+        for handler in handlers { handler.owner.beginCall() }
+        return handlers
     }
 
     func service(named name: String, major: UInt32, minMinor: UInt32) -> ServiceEntry? {

@@ -77,45 +77,6 @@ struct RoutePattern: Sendable, CustomStringConvertible {
     }
 }
 
-/// An event topic pattern: dot-separated, `*` matches one segment, a final
-/// `#` matches any number of remaining segments (including none).
-struct TopicPattern: Sendable, CustomStringConvertible {
-    /// The pattern's segments as bytes: every publish matches the topic
-    /// against each handler's pattern, so matching allocates nothing.
-    let segments: [[UInt8]]
-    let description: String
-
-    init(_ pattern: String) {
-        description = pattern
-        segments = pattern.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).map(Array.init)
-    }
-
-    /// `*` matches one segment; a final `#` matches the rest (none or more).
-    func matches(_ topic: String) -> Bool {
-        var topic = topic
-        return topic.withUTF8 { bytes in
-            var start = 0
-            var index = 0
-            while true {
-                if index < segments.count, segments[index] == Self.hash, index == segments.count - 1 { return true }
-                guard index < segments.count else { return false }
-                var end = start
-                while end < bytes.count && bytes[end] != UInt8(ascii: ".") { end += 1 }
-                let segment = segments[index]
-                if segment != Self.star && !segment.elementsEqual(bytes[start..<end]) { return false }
-                index += 1
-                if end == bytes.count {
-                    return index == segments.count || (index == segments.count - 1 && segments[index] == Self.hash)
-                }
-                start = end + 1
-            }
-        }
-    }
-
-    private static let star: [UInt8] = [UInt8(ascii: "*")]
-    private static let hash: [UInt8] = [UInt8(ascii: "#")]
-}
-
 /// A path segment with its `%XX` escapes decoded, as UTF-8. A segment whose
 /// escapes are malformed, decode to invalid UTF-8 or to a NUL (which C
 /// readers would cut at) is kept as it came.

@@ -1,0 +1,120 @@
+import Foundation
+import KernelClient
+import Synchronization
+
+/// `kernelctl events tail PATTERN... [--since X] [--via ws|tcp|http]
+/// [--host H] [--port P] [--json]`: follows the pubsub log like a client
+/// does (KernelClient.subscribe, through the transport and the
+/// middleware), one line per event as it arrives, until interrupted.
+/// A lost connection is resumed after the last event printed, so the
+/// output has no event twice; a gap in the log is said on stderr.
+///
+/// Lines: `<offset> <createdAt> <topic> <payload>`; with `--json` (the
+/// context's) one event object per line,
+/// `{"offset","id","topic","createdAt","publisher","payload","context"}`.
+struct EventsTail {
+    /// Topic patterns (`orders.*`, `audit.#`); at least one.
+    var patterns: [String]
+    /// An offset (the events after it) or an RFC 3339 time; nil: from now on.
+    var since: String?
+    var transport: Transport = .ws
+    var host = "127.0.0.1"
+    /// nil: the kernel's listener from `status`, else the transport's default port.
+    var port: Int?
+
+    /// Blocks until interrupted, or until the subscription fails or the server ends it.
+    func run(_ context: Context) throws(CtlError) {
+        guard !patterns.isEmpty else { throw .transport("events tail: give at least one topic pattern") }
+        let port = port ?? listenerPort(context) ?? transport.defaultPort
+        let address: KernelAddress = switch transport {
+        case .http: .http(host: host, port: port)
+        case .ws: .ws(host: host, port: port)
+        case .tcp: .tcp(host: host, port: port)
+        }
+        let tail = Tail(address: address, patterns: patterns, since: since.map(Self.start), json: context.json)
+        do {
+            try blocking { try await tail.perform() }
+        } catch let error as KernelClientError {
+            if case .call(let code, let message, _) = error { throw .kernel(code: code, message: message) }
+            throw .transport("\(transport.rawValue) \(host):\(port): \(error)")
+        } catch {
+            throw .transport("\(error)")
+        }
+    }
+
+    /// Digits are an offset; anything else a time, judged by the server.
+    static func start(_ text: String) -> SubscriptionStart {
+        if let offset = UInt64(text) { return .offset(offset) }
+        return .time(text)
+    }
+
+    /// The kernel's own port for the transport, when its admin socket answers (it may listen on port 0).
+    private func listenerPort(_ context: Context) -> Int? {
+        guard let status = try? context.request("status"),
+              let listeners = status["listeners"] as? [JSONObject] else { return nil }
+        return listeners.first { $0["plugin"] as? String == transport.rawValue }?["port"] as? Int
+    }
+
+    private struct Tail: Sendable {
+        let address: KernelAddress
+        let patterns: [String]
+        let since: SubscriptionStart?
+        let json: Bool
+
+        func perform() async throws {
+            try await KernelClient.withConnection(address) { try await follow($0) }
+        }
+
+        private func follow(_ client: KernelClient) async throws {
+            for try await item in client.subscribe(to: patterns, since: since) {
+                switch item {
+                case .event(let event):
+                    print(json ? EventsTail.json(event) : EventsTail.line(event))
+                    fflush(nil) // watched live: no block buffering into a pipe
+                case .gap(let gap):
+                    FileHandle.standardError.write(Data((EventsTail.describe(gap) + "\n").utf8))
+                }
+            }
+        }
+    }
+
+    // MARK: Lines
+
+    static func line(_ event: KernelEvent) -> String {
+        "\(event.offset) \(event.createdAt) \(event.topic) \(event.payload.text)"
+    }
+
+    /// The event as one JSON object; payload and context as received.
+    static func json(_ event: KernelEvent) -> String {
+        func string(_ text: String) -> String {
+            let data = try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+            return data.map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
+        }
+        return #"{"offset":\#(event.offset),"id":\#(string(event.id)),"topic":\#(string(event.topic)),"#
+            + #""createdAt":\#(string(event.createdAt)),"publisher":\#(string(event.publisher)),"#
+            + #""payload":\#(event.payload.text),"context":\#(event.context.text)}"#
+    }
+
+    static func describe(_ gap: SubscriptionGap) -> String {
+        var text = "gap: " + (gap.dropped.map { "\($0) events" } ?? "events") + " missed"
+        if let oldest = gap.oldest { text += " (the log now starts at offset \(oldest))" }
+        return text
+    }
+}
+
+/// Runs `body` on the concurrency pool and waits for it: the CLI's commands are synchronous.
+private func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+    let outcome = Mutex<Result<Void, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do {
+            try await body()
+            outcome.withLock { $0 = .success(()) }
+        } catch {
+            outcome.withLock { $0 = .failure(error) }
+        }
+        done.signal()
+    }
+    done.wait()
+    try outcome.withLock { $0 }?.get()
+}
