@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 count=${1:-2000000}
 persist=${2:-200000}
-fanout=${3:-20000}
+fanout=${3:-50000}
 subscribers=${4:-100}
 port=18290
 ws_port=18292
