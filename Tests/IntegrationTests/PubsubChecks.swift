@@ -525,6 +525,13 @@ extension PubsubTestCase {
             XCTAssertEqual(response.status, 400, "GET /events?\(query): \(response.summary)")
             XCTAssertEqual(response.errorCode, "invalid_argument", "GET /events?\(query): \(response.summary)")
         }
+        // Waits too large to count in milliseconds are the longest wait, not an arithmetic trap that ends the kernel.
+        let head = try published(node, "mal.huge.x")
+        for wait in ["9999999999999999", "999999999999999999d"] {
+            let response = try HTTP.request(port: node.http, "GET", "/events?topics=mal.huge.%23&since=\(head - 1)&wait=\(wait)")
+            XCTAssertEqual(response.status, 200, "wait=\(wait): \(response.summary)")
+            XCTAssertTrue(node.process.isRunning, "wait=\(wait) ended the kernel")
+        }
         let stream = try HTTP.request(port: node.http, "GET", "/events/stream?topics=a.%23.b", headers: [("Accept", "text/event-stream")])
         XCTAssertEqual(stream.status, 400, stream.summary)
         let notJSON = try HTTP.request(port: node.http, "POST", "/events", headers: [("Content-Type", "application/json")],

@@ -23,17 +23,35 @@ final class ConsumerRunner: Sendable {
 
     var status: (cursor: UInt64, dead: Int, state: String) { progress.withLock { $0 } }
 
-    func start() { task.withLock { $0 = Task { await self.run() } } }
+    /// Starts the loop once `previous` (runners of the same name it replaces) have finished.
+    func start(after previous: [ConsumerRunner] = []) {
+        task.withLock {
+            $0 = Task {
+                for runner in previous { await runner.finished() }
+                await self.run()
+            }
+        }
+    }
+
+    /// Returns when the loop has ended (after stop).
+    func finished() async { await task.withLock({ $0 })?.value }
     func stop() { task.withLock { $0?.cancel() } ; signal.fire() }
     func wake() { signal.fire() }
 
     private func run() async {
-        var cursor: UInt64
-        do {
-            cursor = try await loadCursor()
-        } catch {
-            kernel.log(.error, "pubsub: consumer '\(definition.name)' cannot read its cursor: \(error)")
-            return
+        var cursor: UInt64 = 0
+        var wait: Duration = .milliseconds(100)
+        while true {
+            do {
+                cursor = try await loadCursor()
+                break
+            } catch {
+                // Storage may be starting or failing over: retry, never give the consumer up.
+                kernel.log(.warning, "pubsub: consumer '\(definition.name)' cannot read its cursor (again in \(wait)): \(error)")
+                try? await Task.sleep(for: wait)
+                if Task.isCancelled { return }
+                wait = min(wait * 2, .seconds(30))
+            }
         }
         while !Task.isCancelled {
             let events: [StoredEvent]
@@ -104,11 +122,14 @@ final class ConsumerRunner: Sendable {
         case 0: try await store.bounds()?.head ?? 0
         default: try await store.cursor(at: definition.startAt)
         }
+        // Another kernel on the same database may register it at the same time: the first row wins.
         _ = try await store.sql.execute("""
             INSERT INTO consumers (name, pattern, owner, cursor_offset, updated_at) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (name) DO NOTHING
             """, [.text(definition.name), .text(definition.pattern.description), .text(definition.owner),
                   .integer(Int64(start)), .integer(WireJSON.now())])
-        return start
+        let stored = try await store.sql.query("SELECT cursor_offset FROM consumers WHERE name = $1", [.text(definition.name)])
+        return stored.rows.first?["cursor_offset"].int.map { UInt64($0) } ?? start
     }
 
     private func saveCursor(_ cursor: UInt64) async throws(PluginError) {

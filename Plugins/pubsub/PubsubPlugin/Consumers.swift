@@ -36,23 +36,25 @@ final class Consumers: Sendable {
     /// KN_ERR_CONFLICT when the name is in use by another running plugin; nil when started.
     func start(_ definition: ConsumerDefinition) -> kn_status? {
         let runner = ConsumerRunner(definition, store: store, authorizer: authorizer, kernel: kernel)
-        let conflict = running.withLock { running -> Bool in
+        let replaced = running.withLock { running -> [ConsumerRunner]? in
             let same = running.filter { $0.value.definition.name == definition.name }
-            if same.contains(where: { $0.value.definition.owner != definition.owner }) { return true }
+            if same.contains(where: { $0.value.definition.owner != definition.owner }) { return nil }
             // The owner's new version (a reload) takes the name over.
-            for (handle, old) in same {
-                old.stop()
-                running[handle] = nil
-            }
+            for handle in same.keys { running[handle] = nil }
             running[definition.handle] = runner
-            return false
+            return Array(same.values)
         }
-        if conflict {
+        guard let replaced else {
             kernel.log(.error, "pubsub: consumer '\(definition.name)' is in use by another plugin")
             return KN_ERR_CONFLICT
         }
+        for old in replaced {
+            hub.removeWaiter(old)
+            old.stop()
+        }
         hub.addWaiter(runner) { runner.wake() }
-        runner.start()
+        // One delivery at a time per consumer: the new one starts when the old ones have stopped.
+        runner.start(after: replaced)
         return nil
     }
 

@@ -11,7 +11,8 @@ enum Polling {
         let limit = min(max(Int(query["limit"] ?? "") ?? 100, 1), runtime.settings.pollLimit)
         var wait: Int64 = 0
         if let text = query["wait"], !text.isEmpty {
-            guard let milliseconds = Duration.milliseconds(spelled: text) ?? Int64(text).map({ $0 * 1000 }) else {
+            let seconds = Int64(text).map { $0.multipliedReportingOverflow(by: 1000) }.map { $0.overflow ? Int64.max : $0.partialValue }
+            guard let milliseconds = Duration.milliseconds(spelled: text) ?? seconds, milliseconds >= 0 else {
                 throw PluginError(.invalidArgument, "wait: a duration such as 30s")
             }
             wait = min(milliseconds, Int64(runtime.settings.maxWait.components.seconds * 1000))

@@ -87,7 +87,9 @@ extension Duration {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             guard let number = Int64(text.dropLast(suffix.count)), number > 0 else { continue }
-            return number * factor
+            // A client's text: too large is the largest, never an overflow trap.
+            let (product, overflow) = number.multipliedReportingOverflow(by: factor)
+            return overflow ? .max : product
         }
         return nil
     }

@@ -39,10 +39,16 @@ final class Subscriber: Sendable {
     func offer(_ events: [StoredEvent]) {
         let (waiter, disconnect) = state.withLock { state -> (CheckedContinuation<Void, Never>?, Bool) in
             guard state.failure == nil else { return (nil, false) }
-            if state.queue.count + events.count > capacity {
+            // Full means full already: one committed batch (up to the writer's batch) is taken whole by a queue with room.
+            if state.queue.count >= capacity {
                 if !state.live {
-                    state.queue.removeAll(keepingCapacity: true)
+                    // The log has every stored event: read it again. Live-only events (offset 0) it has not: keep them, bounded.
+                    state.queue.removeAll { $0.offset != 0 }
                     state.reread = true
+                    let live = events.filter { $0.offset == 0 }
+                    let room = max(0, capacity - state.queue.count)
+                    state.queue.append(contentsOf: live.prefix(room))
+                    state.dropped += live.count - min(room, live.count)
                     return (nil, false)
                 }
                 switch overflow {
