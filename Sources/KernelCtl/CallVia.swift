@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import KernelClient
-import Synchronization
 
 /// The protocols `kernelctl call --via` speaks.
 enum Transport: String, ExpressibleByArgument, CaseIterable, Sendable {
@@ -31,50 +30,27 @@ struct CallVia {
     let sendsStdinItems: Bool
 
     func run(_ context: Context) throws(CtlError) {
-        let port = port ?? listenerPort(context) ?? transport.defaultPort
-        let address: KernelAddress = switch transport {
-        case .http: .http(host: host, port: port)
-        case .ws: .ws(host: host, port: port)
-        case .tcp: .tcp(host: host, port: port)
-        }
         var headers: [String: String] = [:]
         for entry in meta {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = parts[0].hasPrefix("header.") ? String(parts[0].dropFirst(7)) : String(parts[0])
             headers[name.lowercased()] = String(parts[1])
         }
-        let request = Request(address: address, endpoint: endpoint, payload: Array(body.utf8), meta: headers,
-                              sendsStdinItems: sendsStdinItems)
-        do {
-            try blocking { try await request.perform() }
-        } catch let error as KernelClientError {
-            if case .call(let code, let message, _) = error { throw .kernel(code: code, message: message) }
-            throw .transport("\(transport.rawValue) \(host):\(port): \(error)")
-        } catch {
-            throw .transport("\(error)")
-        }
-    }
-
-    /// The kernel's own port for the transport, when its admin socket answers (it may listen on port 0).
-    private func listenerPort(_ context: Context) -> Int? {
-        guard let status = try? context.request("status"),
-              let listeners = status["listeners"] as? [JSONObject] else { return nil }
-        return listeners.first { $0["plugin"] as? String == transport.rawValue }?["port"] as? Int
+        let request = Request(endpoint: endpoint, payload: Array(body.utf8), meta: headers, sendsStdinItems: sendsStdinItems,
+                              overHTTP: transport == .http)
+        try ClientTarget(transport: transport, host: host, port: port).run(context) { try await request.perform($0) }
     }
 
     private struct Request: Sendable {
-        let address: KernelAddress
         let endpoint: String
         let payload: [UInt8]
         let meta: [String: String]
         let sendsStdinItems: Bool
+        /// http takes unary calls only.
+        let overHTTP: Bool
 
-        func perform() async throws {
-            try await KernelClient.withConnection(address) { try await perform($0) }
-        }
-
-        private func perform(_ client: KernelClient) async throws {
-            if case .http = address {
+        func perform(_ client: KernelClient) async throws {
+            if overHTTP {
                 print(try await client.call(endpoint, json: payload, meta: meta).text)
                 return
             }
@@ -98,21 +74,4 @@ struct CallVia {
             if !printedItems || result.text != "{}" { print(result.text) }
         }
     }
-}
-
-/// Runs `body` on the concurrency pool and waits for it: the CLI's commands are synchronous.
-private func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
-    let outcome = Mutex<Result<Void, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do {
-            try await body()
-            outcome.withLock { $0 = .success(()) }
-        } catch {
-            outcome.withLock { $0 = .failure(error) }
-        }
-        done.signal()
-    }
-    done.wait()
-    try outcome.withLock { $0 }?.get()
 }

@@ -1,6 +1,5 @@
 import Foundation
 import KernelClient
-import Synchronization
 
 /// `kernelctl events tail PATTERN... [--since X] [--via ws|tcp|http]
 /// [--host H] [--port P] [--json]`: follows the pubsub log like a client
@@ -25,21 +24,8 @@ struct EventsTail {
     /// Blocks until interrupted, or until the subscription fails or the server ends it.
     func run(_ context: Context) throws(CtlError) {
         guard !patterns.isEmpty else { throw .transport("events tail: give at least one topic pattern") }
-        let port = port ?? listenerPort(context) ?? transport.defaultPort
-        let address: KernelAddress = switch transport {
-        case .http: .http(host: host, port: port)
-        case .ws: .ws(host: host, port: port)
-        case .tcp: .tcp(host: host, port: port)
-        }
-        let tail = Tail(address: address, patterns: patterns, since: since.map(Self.start), json: context.json)
-        do {
-            try blocking { try await tail.perform() }
-        } catch let error as KernelClientError {
-            if case .call(let code, let message, _) = error { throw .kernel(code: code, message: message) }
-            throw .transport("\(transport.rawValue) \(host):\(port): \(error)")
-        } catch {
-            throw .transport("\(error)")
-        }
+        let tail = Tail(patterns: patterns, since: since.map(Self.start), json: context.json)
+        try ClientTarget(transport: transport, host: host, port: port).run(context) { try await tail.follow($0) }
     }
 
     /// Digits are an offset; anything else a time, judged by the server.
@@ -48,24 +34,12 @@ struct EventsTail {
         return .time(text)
     }
 
-    /// The kernel's own port for the transport, when its admin socket answers (it may listen on port 0).
-    private func listenerPort(_ context: Context) -> Int? {
-        guard let status = try? context.request("status"),
-              let listeners = status["listeners"] as? [JSONObject] else { return nil }
-        return listeners.first { $0["plugin"] as? String == transport.rawValue }?["port"] as? Int
-    }
-
     private struct Tail: Sendable {
-        let address: KernelAddress
         let patterns: [String]
         let since: SubscriptionStart?
         let json: Bool
 
-        func perform() async throws {
-            try await KernelClient.withConnection(address) { try await follow($0) }
-        }
-
-        private func follow(_ client: KernelClient) async throws {
+        func follow(_ client: KernelClient) async throws {
             for try await item in client.subscribe(to: patterns, since: since) {
                 switch item {
                 case .event(let event):
@@ -100,21 +74,4 @@ struct EventsTail {
         if let oldest = gap.oldest { text += " (the log now starts at offset \(oldest))" }
         return text
     }
-}
-
-/// Runs `body` on the concurrency pool and waits for it: the CLI's commands are synchronous.
-private func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
-    let outcome = Mutex<Result<Void, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do {
-            try await body()
-            outcome.withLock { $0 = .success(()) }
-        } catch {
-            outcome.withLock { $0 = .failure(error) }
-        }
-        done.signal()
-    }
-    done.wait()
-    try outcome.withLock { $0 }?.get()
 }

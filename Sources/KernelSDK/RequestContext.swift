@@ -32,6 +32,22 @@ public struct RequestContext: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: ptr, count: bytes.len))
     }
 
+    /// Refuses the call (`forbidden`) unless it came through the admin
+    /// socket: for operator endpoints, which `kernelctl` calls and clients
+    /// must not reach over http, ws or tcp.
+    ///
+    /// ```swift
+    /// kernel.endpoint("shop.purge") { (_: Empty, request) async throws -> Empty in
+    ///     try request.requireOperator()
+    ///     return Empty()
+    /// }
+    /// ```
+    public func requireOperator() throws(PluginError) {
+        guard protocolName == "admin" else {
+            throw PluginError(.forbidden, "\(endpoint) is an operator endpoint, served on the admin socket only (kernelctl)")
+        }
+    }
+
     /// Request metadata as text (see `kn_plugin.h` for the keys).
     public func meta(_ key: String) -> String? {
         var value = kn_bytes()

@@ -4,17 +4,17 @@ import Glibc
 extension StoredEvent {
     /// Lends the event as a kn_event for the duration of `body` (filters, consumers).
     func withEvent<T>(_ body: (UnsafePointer<kn_event>) -> T) -> T {
-        let strings = [topic, publisher, user, tenant, session, requestID].map { $0.map { strdup($0)! } }
+        let strings = [self.topic, self.publisher, self.user, self.tenant, self.session, self.requestID].map { $0.map { strdup($0)! } }
         defer { for string in strings { free(string) } }
-        return payload.withUnsafeBufferPointer { payload in
-            headers.withUnsafeBufferPointer { headers in
+        return self.payload.withUnsafeBufferPointer { payload in
+            self.headers.withUnsafeBufferPointer { headers in
                 var event = kn_event()
                 event.struct_size = UInt32(MemoryLayout<kn_event>.size)
                 event.topic = UnsafePointer(strings[0])
                 event.payload = kn_bytes(ptr: payload.baseAddress, len: payload.count)
                 event.id = offset
                 event.publisher = UnsafePointer(strings[1])
-                event.published_at_ms = createdAt
+                event.published_at_ms = self.createdAt
                 event.offset = offset
                 event.context.user = UnsafePointer(strings[2])
                 event.context.tenant = UnsafePointer(strings[3])

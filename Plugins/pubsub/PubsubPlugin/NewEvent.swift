@@ -11,8 +11,5 @@ struct NewEvent: Sendable {
     var requestID: String?
     var headers: [UInt8]
 
-    func stored(at offset: UInt64) -> StoredEvent {
-        StoredEvent(offset: offset, id: id, topic: topic, payload: payload, createdAt: createdAt, publisher: publisher,
-                    user: user, tenant: tenant, session: session, requestID: requestID, headers: headers)
-    }
+    func stored(at offset: UInt64) -> StoredEvent { StoredEvent(offset: offset, self) }
 }

@@ -5,7 +5,7 @@ enum OperatorEndpoints {
     static func register(with kernel: PluginContext, runtime: PubsubRuntime) {
         kernel.endpoint("pubsub.stats", description: "Counters, the log's bounds and the durable consumers (admin)") {
             (_: Empty, request: RequestContext) async throws -> RawResponse in
-            try requireAdmin(request)
+            try request.requireOperator()
             let bounds = try await runtime.store.bounds()
             let stored = try await runtime.store.sql.query("SELECT COUNT(*) AS n FROM events").rows.first?["n"].int ?? 0
             var out = "{"
@@ -31,7 +31,7 @@ enum OperatorEndpoints {
         }
         kernel.endpoint("pubsub.topics", description: "The stored topics with their counts and offsets (admin)") {
             (_: Empty, request: RequestContext) async throws -> RawResponse in
-            try requireAdmin(request)
+            try request.requireOperator()
             let rows = try await runtime.store.sql.query("""
                 SELECT topic, COUNT(*) AS events, MIN(event_offset) AS first, MAX(event_offset) AS last, MAX(created_at) AS last_at
                 FROM events GROUP BY topic ORDER BY topic
@@ -48,7 +48,4 @@ enum OperatorEndpoints {
         }
     }
 
-    static func requireAdmin(_ request: RequestContext) throws {
-        guard request.protocolName == "admin" else { throw PluginError(.forbidden, "an operator endpoint: use kernelctl") }
-    }
 }

@@ -1,53 +1,34 @@
 import Foundation
 import KernelSDK
 
-/// One event of the log, shared by every subscriber it goes to: its wire
-/// form (Protocols/pubsub.md) is encoded once.
+/// One event of the log, shared by every subscriber it goes to: the event
+/// as published (its fields read through, `event.topic`), its offset, and
+/// its wire form (Protocols/pubsub.md), encoded once.
+@dynamicMemberLookup
 final class StoredEvent: Sendable {
     let offset: UInt64
-    let id: String
-    let topic: String
-    let payload: [UInt8]
-    let createdAt: Int64
-    let publisher: String
-    let user: String?
-    let tenant: String?
-    let session: String?
-    let requestID: String?
-    /// A JSON object of strings, or empty.
-    let headers: [UInt8]
+    private let event: NewEvent
     /// `{"type":"event","offset":…,"eventId":…,…}`: the envelope's form, whose
     /// `id` is the subscription's (the transport puts it first).
     let json: [UInt8]
 
-    /// `payload` is a JSON value already normalized by `WireJSON.normalized` (the form the log stores).
-    init(offset: UInt64, id: String, topic: String, payload: [UInt8], createdAt: Int64, publisher: String,
-         user: String?, tenant: String?, session: String?, requestID: String?, headers: [UInt8]) {
+    /// `event.payload` is a JSON value already normalized by `WireJSON.normalized` (the form the log stores).
+    init(offset: UInt64, _ event: NewEvent) {
         self.offset = offset
-        self.id = id
-        self.topic = topic
-        self.payload = payload
-        self.createdAt = createdAt
-        self.publisher = publisher
-        self.user = user
-        self.tenant = tenant
-        self.session = session
-        self.requestID = requestID
-        self.headers = headers
-        json = Self.encode(offset: offset, id: id, topic: topic, payload: payload, createdAt: createdAt,
-                           publisher: publisher, user: user, tenant: tenant, session: session, requestID: requestID,
-                           headers: headers)
+        self.event = event
+        json = Self.encode(offset: offset, event)
     }
+
+    subscript<T>(dynamicMember field: KeyPath<NewEvent, T>) -> T { event[keyPath: field] }
 
     static let columns = "event_offset, id, topic, payload, created_at, publisher, user_id, tenant, session, request_id, headers"
 
     /// A row of `SELECT \(columns)`, by position (catch-up reads many: no lookup by name).
     convenience init(_ row: SQLRow) {
-        self.init(offset: UInt64(max(0, row[0].int ?? 0)), id: row[1].string ?? "",
-                  topic: row[2].string ?? "", payload: Array((row[3].string ?? "null").utf8),
-                  createdAt: row[4].int ?? 0, publisher: row[5].string ?? "",
-                  user: row[6].string, tenant: row[7].string, session: row[8].string,
-                  requestID: row[9].string, headers: Array((row[10].string ?? "").utf8))
+        self.init(offset: UInt64(max(0, row[0].int ?? 0)), NewEvent(
+            id: row[1].string ?? "", topic: row[2].string ?? "", payload: Array((row[3].string ?? "null").utf8),
+            createdAt: row[4].int ?? 0, publisher: row[5].string ?? "", user: row[6].string, tenant: row[7].string,
+            session: row[8].string, requestID: row[9].string, headers: Array((row[10].string ?? "").utf8)))
     }
 
     /// The HTTP form (`GET /events`, Server-Sent Events): the event's own id is `id`.
@@ -69,9 +50,9 @@ final class StoredEvent: Sendable {
         return bytes
     }
 
-    private static func encode(offset: UInt64, id: String, topic: String, payload: [UInt8], createdAt: Int64,
-                               publisher: String, user: String?, tenant: String?, session: String?, requestID: String?,
-                               headers: [UInt8]) -> [UInt8] {
+    private static func encode(offset: UInt64, _ event: NewEvent) -> [UInt8] {
+        let (id, topic, payload, createdAt, publisher) = (event.id, event.topic, event.payload, event.createdAt, event.publisher)
+        let (user, tenant, session, requestID, headers) = (event.user, event.tenant, event.session, event.requestID, event.headers)
         var out: [UInt8] = []
         out.reserveCapacity(payload.count + topic.utf8.count + 200)
         out.append(contentsOf: #"{"type":"event","offset":"#.utf8)

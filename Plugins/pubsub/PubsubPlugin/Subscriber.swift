@@ -92,20 +92,12 @@ final class Subscriber: Sendable {
     /// Waits for queued events (and how many were dropped since the last take).
     func take() async -> (events: [StoredEvent], dropped: Int) {
         while true {
-            let taken = state.withLock { state -> (events: [StoredEvent], dropped: Int)? in
-                guard !state.queue.isEmpty || state.dropped > 0 || state.failure != nil else { return nil }
-                defer {
-                    state.queue.removeAll(keepingCapacity: true)
-                    state.dropped = 0
-                }
-                return (state.queue, state.dropped)
-            }
-            if let taken { return taken }
+            if let taken = state.withLock({ state in Self.hasNews(state) ? Self.takeAll(&state) : nil }) { return taken }
             if Task.isCancelled { return ([], 0) }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let now = state.withLock { state -> Bool in
-                        if !state.queue.isEmpty || state.dropped > 0 || state.failure != nil || Task.isCancelled { return true }
+                        if Self.hasNews(state) || Task.isCancelled { return true }
                         state.waiter = continuation
                         return false
                     }
@@ -121,15 +113,14 @@ final class Subscriber: Sendable {
         }
     }
 
-    /// What is queued now, without waiting.
-    func takeNow() -> (events: [StoredEvent], dropped: Int) {
-        state.withLock { state in
-            defer {
-                state.queue.removeAll(keepingCapacity: true)
-                state.dropped = 0
-            }
-            return (state.queue, state.dropped)
+    private static func hasNews(_ state: State) -> Bool { !state.queue.isEmpty || state.dropped > 0 || state.failure != nil }
+
+    private static func takeAll(_ state: inout State) -> (events: [StoredEvent], dropped: Int) {
+        defer {
+            state.queue.removeAll(keepingCapacity: true)
+            state.dropped = 0
         }
+        return (state.queue, state.dropped)
     }
 
     /// The events queued while catching up that the log read already covered.

@@ -81,14 +81,7 @@ struct SubscriptionLoop {
             if subscriber.goLive() { break }
         }
         while !Task.isCancelled {
-            var (events, dropped) = await subscriber.take()
-            if events.count < Self.batchLimit / 4 {
-                // Busy publishers: let a few more arrive, so one write carries many (a yield, not a timer).
-                await Task.yield()
-                let more = subscriber.takeNow()
-                events += more.events
-                dropped += more.dropped
-            }
+            let (events, dropped) = await subscriber.take()
             if let failure = subscriber.failure { throw failure }
             let fresh = events.filter { $0.offset == 0 || $0.offset > cursor }
             if let last = fresh.last(where: { $0.offset != 0 }) { cursor = last.offset }

@@ -9,12 +9,12 @@ extension OperatorEndpoints {
         let store = runtime.store
         kernel.endpoint("scheduler.schedules.list", description: "Schedules with next fire and last outcome (admin)") {
             (_: Empty, request) async throws -> [String: [ScheduleView]] in
-            try requireAdmin(request)
+            try request.requireOperator()
             return ["schedules": try await scheduleViews(runtime, name: nil)]
         }
         kernel.endpoint("scheduler.schedules.show", description: "One schedule and its recent fires (admin)") {
             (body: NameRequest, request) async throws -> ScheduleView in
-            try requireAdmin(request)
+            try request.requireOperator()
             guard var view = try await scheduleViews(runtime, name: body.name).first else {
                 throw PluginError.notFound("no schedule named '\(body.name)'")
             }
@@ -23,14 +23,14 @@ extension OperatorEndpoints {
         }
         kernel.endpoint("scheduler.schedules.history", description: "Fires of a schedule, newest first (admin)") {
             (body: NameRequest, request) async throws -> [String: [FireView]] in
-            try requireAdmin(request)
+            try request.requireOperator()
             guard engine.entry(body.name) != nil else { throw PluginError.notFound("no schedule named '\(body.name)'") }
             return ["fires": try await history(body.name, limit: body.limit ?? 50, store)]
         }
         for (verb, enabled) in [("enable", true), ("disable", false)] {
             kernel.endpoint("scheduler.schedules.\(verb)", description: "\(verb.capitalized)s a schedule; kept across restarts (admin)") {
                 (body: NameRequest, request) async throws -> ScheduleView in
-                try requireAdmin(request)
+                try request.requireOperator()
                 guard engine.entry(body.name) != nil else { throw PluginError.notFound("no schedule named '\(body.name)'") }
                 try await store.sql.execute("UPDATE schedules SET enabled = $1 WHERE name = $2",
                                             [.integer(enabled ? 1 : 0), .text(body.name)])
@@ -40,14 +40,14 @@ extension OperatorEndpoints {
         }
         kernel.endpoint("scheduler.schedules.run", description: "Fires a schedule now, whatever its timing (admin)") {
             (body: NameRequest, request) async throws -> ScheduleView in
-            try requireAdmin(request)
+            try request.requireOperator()
             guard engine.entry(body.name) != nil else { throw PluginError.notFound("no schedule named '\(body.name)'") }
             await engine.fire(body.name, at: WallClock.now(), ignoringOverlap: true)
             return try await scheduleViews(runtime, name: body.name)[0]
         }
         kernel.endpoint("scheduler.schedules.remove", description: "Removes an operator's schedule (admin)") {
             (body: NameRequest, request) async throws -> [String: String] in
-            try requireAdmin(request)
+            try request.requireOperator()
             guard let entry = engine.entry(body.name) else { throw PluginError.notFound("no schedule named '\(body.name)'") }
             guard entry.definition.source == .operator else {
                 throw PluginError.conflict("schedule '\(body.name)' is declared by plugin '\(entry.definition.owner)': disable it instead")
@@ -58,7 +58,7 @@ extension OperatorEndpoints {
         }
         kernel.endpoint("scheduler.schedules.add", description: "Adds a schedule, kept across restarts (admin)") {
             (body: ScheduleRequest, request) async throws -> ScheduleView in
-            try requireAdmin(request)
+            try request.requireOperator()
             guard isValidName(body.name) else { throw PluginError.invalidArgument("'\(body.name)' is not a schedule name ([A-Za-z0-9._-]{1,128})") }
             guard engine.entry(body.name) == nil else { throw PluginError.conflict("a schedule named '\(body.name)' exists") }
             guard let spec = body.spec, let job = body.job else { throw PluginError.invalidArgument("a spec and a job are required") }
@@ -74,7 +74,7 @@ extension OperatorEndpoints {
         }
         kernel.endpoint("scheduler.schedules.set", description: "Changes a schedule's timing or policies; kept across restarts (admin)") {
             (body: ScheduleRequest, request) async throws -> ScheduleView in
-            try requireAdmin(request)
+            try request.requireOperator()
             guard let entry = engine.entry(body.name) else { throw PluginError.notFound("no schedule named '\(body.name)'") }
             let current = entry.definition
             if current.source == .code && (body.job != nil || body.payload != nil || body.queue != nil) {
@@ -92,7 +92,7 @@ extension OperatorEndpoints {
         }
         kernel.endpoint("scheduler.schedules.next", description: "The next fire times of an expression (admin)") {
             (body: NextRequest, request) async throws -> [String: [String]] in
-            try requireAdmin(request)
+            try request.requireOperator()
             let zoneName = body.time_zone ?? "UTC"
             try checkSchedule(spec: body.spec, zoneName: zoneName)
             let spec = try! ScheduleSpec(body.spec)

@@ -9,7 +9,7 @@ enum OperatorEndpoints {
         let dispatcher = runtime.dispatcher
         kernel.endpoint("scheduler.jobs.list", description: "Jobs by queue and state, newest first (admin)") {
             (filter: JobFilter, request) async throws -> [String: [JobRecord]] in
-            try requireAdmin(request)
+            try request.requireOperator()
             if let state = filter.state, JobState(rawValue: state) == nil {
                 throw PluginError.invalidArgument("unknown state '\(state)': one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -26,12 +26,12 @@ enum OperatorEndpoints {
         }
         kernel.endpoint("scheduler.jobs.show", description: "One job with its errors (admin)") {
             (body: JobID, request) async throws -> JobRecord in
-            try requireAdmin(request)
+            try request.requireOperator()
             return try await job(body.id, store)
         }
         kernel.endpoint("scheduler.jobs.enqueue", description: "Queues a job (admin)") {
             (body: EnqueueRequest, request) async throws -> [String: Int64] in
-            try requireAdmin(request)
+            try request.requireOperator()
             let payload = body.payload ?? "{}"
             try checkJSON(payload, "the payload")
             let id = try await kernel.enqueue(body.name, json: Array(payload.utf8), options: try body.options())
@@ -39,7 +39,7 @@ enum OperatorEndpoints {
         }
         kernel.endpoint("scheduler.jobs.cancel", description: "Cancels a job that has not finished (admin)") {
             (body: JobID, request) async throws -> JobRecord in
-            try requireAdmin(request)
+            try request.requireOperator()
             if !dispatcher.cancel(body.id, reason: "cancelled by an operator") {
                 let changed = try await store.sql.execute("""
                     UPDATE jobs SET state = 'cancelled', finished_at = $1, last_error = 'cancelled by an operator'
@@ -54,7 +54,7 @@ enum OperatorEndpoints {
         }
         kernel.endpoint("scheduler.jobs.retry", description: "Runs a waiting or finished job again now (admin)") {
             (body: JobID, request) async throws -> JobRecord in
-            try requireAdmin(request)
+            try request.requireOperator()
             let changed = try await store.sql.execute("""
                 UPDATE jobs SET state = 'available', run_at = $1, finished_at = NULL,
                 max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END
@@ -69,7 +69,7 @@ enum OperatorEndpoints {
         }
         kernel.endpoint("scheduler.jobs.delete", description: "Deletes a job that is not running (admin)") {
             (body: JobID, request) async throws -> [String: Int64] in
-            try requireAdmin(request)
+            try request.requireOperator()
             let current = try await job(body.id, store)
             guard current.state != JobState.running.rawValue else {
                 throw PluginError.conflict("job \(body.id) is running; cancel it first")
@@ -79,7 +79,7 @@ enum OperatorEndpoints {
         }
         kernel.endpoint("scheduler.jobs.stats", description: "Jobs per state and queue (admin)") {
             (_: Empty, request) async throws -> StatsView in
-            try requireAdmin(request)
+            try request.requireOperator()
             var states: [String: Int64] = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0.rawValue, 0) })
             for row in try await store.sql.query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").rows {
                 if let state = row["state"].string { states[state] = row["n"].int ?? 0 }
@@ -88,12 +88,12 @@ enum OperatorEndpoints {
         }
         kernel.endpoint("scheduler.queues.list", description: "Queues with settings and depths (admin)") {
             (_: Empty, request) async throws -> [String: [QueueView]] in
-            try requireAdmin(request)
+            try request.requireOperator()
             return ["queues": try await queueViews(runtime)]
         }
         kernel.endpoint("scheduler.queues.set", description: "Pauses, resumes or re-sizes a queue (admin)") {
             (body: QueueSetRequest, request) async throws -> QueueView in
-            try requireAdmin(request)
+            try request.requireOperator()
             guard QueueSettings.isValidName(body.name) else { throw PluginError.invalidArgument("'\(body.name)' is not a queue name") }
             var queue = dispatcher.queue(body.name)
                 ?? QueueSettings(name: body.name, concurrency: 10, rate: 0, timeout_ms: 0, paused: false)
@@ -113,11 +113,6 @@ enum OperatorEndpoints {
         registerSchedules(with: kernel, runtime: runtime)
     }
 
-    static func requireAdmin(_ request: RequestContext) throws {
-        guard request.protocolName == "admin" else {
-            throw PluginError.forbidden("scheduler.* operator endpoints are served on the admin socket only")
-        }
-    }
 
     static func job(_ id: Int64, _ store: JobStore) async throws -> JobRecord {
         guard let row = try await store.sql.query("SELECT \(JobRecord.columns) FROM jobs WHERE id = $1", [.integer(id)]).first

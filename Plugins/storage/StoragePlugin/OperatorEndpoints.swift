@@ -10,12 +10,12 @@ enum OperatorEndpoints {
         let backend = service.backend
         kernel.endpoint("storage.status", description: "Backend, size, keys per namespace, log streams (admin)") {
             (_: Empty, request) async throws -> StatusView in
-            try requireAdmin(request)
+            try request.requireOperator()
             return StatusView(try await run { try await backend.status() }, openTransactions: service.openTransactions)
         }
         kernel.endpoint("storage.kv.get", description: "One key of a namespace (admin)") {
             (body: KeyRequest, request) async throws -> EntryView in
-            try requireAdmin(request)
+            try request.requireOperator()
             let key = try body.checkedKey()
             guard let entry = try await run({ try await backend.kvGet(namespace: try body.checkedNamespace(), key: key) }) else {
                 throw PluginError.notFound("no key '\(body.key)' in namespace '\(body.namespace)'")
@@ -24,7 +24,7 @@ enum OperatorEndpoints {
         }
         kernel.endpoint("storage.kv.put", description: "Writes one key of a namespace (admin)") {
             (body: PutRequest, request) async throws -> EntryView in
-            try requireAdmin(request)
+            try request.requireOperator()
             let key = try KeyRequest(namespace: body.namespace, key: body.key).checkedKey()
             let value = Array(body.value.utf8)
             let entry = try await run {
@@ -36,14 +36,14 @@ enum OperatorEndpoints {
         }
         kernel.endpoint("storage.kv.delete", description: "Deletes one key of a namespace (admin)") {
             (body: KeyRequest, request) async throws -> DeleteView in
-            try requireAdmin(request)
+            try request.requireOperator()
             let key = try body.checkedKey()
             let entry = try await run { try await backend.kvDelete(namespace: try body.checkedNamespace(), key: key) }
             return DeleteView(namespace: body.namespace, key: body.key, deleted: entry != nil, version: entry?.version)
         }
         kernel.endpoint("storage.kv.scan", description: "Keys of a namespace by prefix, a page at a time (admin)") {
             (body: ScanRequest, request) async throws -> PageView in
-            try requireAdmin(request)
+            try request.requireOperator()
             let page = try await run {
                 try Namespaces.checkName(body.namespace)
                 return try await backend.kvScan(namespace: body.namespace, prefix: Array((body.prefix ?? "").utf8),
@@ -55,7 +55,7 @@ enum OperatorEndpoints {
         }
         kernel.endpoint("storage.log.read", description: "Records of a log stream from an offset (admin)") {
             (body: ReadRequest, request) async throws -> BatchView in
-            try requireAdmin(request)
+            try request.requireOperator()
             let batch = try await run {
                 try Namespaces.checkName(body.namespace)
                 try Limits.checkStream(body.stream)
@@ -66,11 +66,6 @@ enum OperatorEndpoints {
         }
     }
 
-    static func requireAdmin(_ request: RequestContext) throws {
-        guard request.protocolName == "admin" else {
-            throw PluginError.forbidden("storage.* operator endpoints are served on the admin socket only")
-        }
-    }
 
     /// Storage errors as the plugin errors the kernel maps to statuses.
     static func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
