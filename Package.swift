@@ -31,6 +31,11 @@ let package = Package(
         .library(name: "scheduler", type: .dynamic, targets: ["SchedulerPlugin"]),
         // Pub/sub: a durable event log, remote subscribers, durable consumers (Protocols/kn_pubsub.h).
         .library(name: "pubsub", type: .dynamic, targets: ["PubsubPlugin"]),
+        // Middleware: request ids, access log, timing (observe); CORS, security headers,
+        // rate limits, validation (guard); JWT and API keys (auth).
+        .library(name: "observe", type: .dynamic, targets: ["ObservePlugin"]),
+        .library(name: "guard", type: .dynamic, targets: ["GuardPlugin"]),
+        .library(name: "auth", type: .dynamic, targets: ["AuthPlugin"]),
         .executable(name: "storage-bench", targets: ["StorageBench"]),
     ],
     dependencies: [
@@ -39,6 +44,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "4.5.2"..<"5.0.0"),
     ],
     targets: [
         // The C ABI: one header, nothing to link.
@@ -60,6 +67,8 @@ let package = Package(
 
         // The Swift plugin SDK: depends on the C ABI only, and does not re-export it.
         .target(name: "KernelSDK", dependencies: ["CKernelABI"]),
+        // What the middleware plugins share: which calls a middleware applies to, pattern=value rules.
+        .target(name: "MiddlewareKit", dependencies: ["KernelSDK"]),
         // Event topic patterns (`*`, a final `#` or `>`): the kernel's handlers and the pubsub plugin.
         .target(name: "TopicPatterns"),
         // The transport kit: calls started for a client, their items and
@@ -83,6 +92,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             path: "Plugins/http/HTTPPlugin",
             linkerSettings: pluginLinkerSettings
@@ -193,11 +203,44 @@ let package = Package(
             linkerSettings: pluginLinkerSettings
         ),
 
+        // Middleware plugins.
+        .target(
+            name: "ObservePlugin",
+            dependencies: ["KernelSDK", "MiddlewareKit"],
+            path: "Plugins/observe/ObservePlugin",
+            linkerSettings: pluginLinkerSettings
+        ),
+        .target(
+            name: "GuardPlugin",
+            dependencies: ["KernelSDK", "MiddlewareKit", "JSONSchema"],
+            path: "Plugins/guard/GuardPlugin",
+            linkerSettings: pluginLinkerSettings
+        ),
+        // Authentication without kernel types: JWT verification (jwt-kit), hashed API keys, rules.
+        .target(
+            name: "AuthCore",
+            dependencies: [
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Plugins/auth/AuthCore"
+        ),
+        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore"]),
+        .target(
+            name: "AuthPlugin",
+            dependencies: ["KernelSDK", "MiddlewareKit", "AuthCore"],
+            path: "Plugins/auth/AuthPlugin",
+            linkerSettings: pluginLinkerSettings
+        ),
+        // JSON Schema (2020-12) validation; no dependencies.
+        .target(name: "JSONSchema"),
+
         // A load generator for the transports (echo round trips per second).
         .executableTarget(name: "LoadClient", dependencies: ["KernelClient"], path: "Benchmarks/LoadClient"),
 
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "CKernelABI", "TopicPatterns"]),
         .testTarget(name: "KernelSDKTests", dependencies: ["KernelSDK", "CKernelABI"]),
+        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),
         .testTarget(
             name: "EnvelopeTests",
             dependencies: [

@@ -19,12 +19,29 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // The peer: a plain Hummingbird 2 application with the same three routes.
         .executableTarget(
             name: "HummingbirdHello",
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")]
+        ),
+        // The same hello behind Hummingbird's own middleware doing the kernel's usual stack:
+        // request id, access log to a file, CORS, a per-IP rate limit, JWT (HS256), security headers.
+        .executableTarget(
+            name: "HummingbirdStack",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         // A plugin with the echo endpoint and the route the HTTP benchmarks call.
         .target(

@@ -1,5 +1,5 @@
 /*
- * kn_plugin.h: the stable C ABI between the kernel and its plugins, version 1.3.
+ * kn_plugin.h: the stable C ABI between the kernel and its plugins, version 1.4.
  *
  * This header is all a plugin needs. Read it top to bottom:
  *
@@ -125,9 +125,14 @@ extern "C" {
  * and schedules_list.
  * 1.3 added events with a context: kn_event_context, kn_publish_options,
  * kn_event.offset and kn_event.context, host->publish_event; and
- * host->call_response_meta_get. */
+ * host->call_response_meta_get.
+ * 1.4 added what middleware needs: kn_endpoint_def.request_schema,
+ * response_schema and flags; kn_job_options.request_id; error handlers
+ * (kn_error_handler_def, host->register_error_handler,
+ * call_error_rewrite); host->call_log; the events "kernel.started" and
+ * "kernel.stopping". */
 #define KN_ABI_MAJOR 1
-#define KN_ABI_MINOR 3
+#define KN_ABI_MINOR 4
 
 /* The one symbol every plugin exports. */
 #define KN_ENTRY_SYMBOL "kn_plugin_entry"
@@ -358,6 +363,10 @@ typedef void (*kn_ready_fn)(void *user_data, kn_call *call);
 #define KN_ENDPOINT_SERVER_STREAM 1 /* one request, items via call_send, then respond/fail */
 #define KN_ENDPOINT_BIDI_STREAM   2 /* items both ways; client items reach on_item */
 
+/* kn_endpoint_def.flags (1.4). */
+#define KN_ENDPOINT_IDEMPOTENT    1u /* same request, same answer, no effect: a
+                                      * response cache may keep its answers */
+
 typedef struct kn_endpoint_def {
     uint32_t struct_size;      /* sizeof(kn_endpoint_def) */
     const char *name;          /* [A-Za-z0-9._-]{1,128}; served at POST /api/<name> */
@@ -370,6 +379,15 @@ typedef struct kn_endpoint_def {
     const char *description;   /* optional, one line */
     /* --- Added in 1.1 --- */
     kn_ready_fn on_ready;      /* optional; SERVER_STREAM and BIDI_STREAM */
+    /* --- Added in 1.4 --- */
+    const char *request_schema;  /* optional: JSON Schema (text) of the request
+                                  * body; refused at registration when it is not
+                                  * a JSON object or boolean. The guard plugin
+                                  * validates requests against it (422 with
+                                  * field errors); listings serve it. */
+    const char *response_schema; /* optional: JSON Schema of the result, for
+                                  * listings and API documents */
+    uint32_t flags;              /* KN_ENDPOINT_IDEMPOTENT, or 0 */
 } kn_endpoint_def;
 
 /* An HTTP route bound to an endpoint. `path` segments starting with ':'
@@ -390,7 +408,8 @@ typedef struct kn_route_def {
  *   - host->call_fail / host->call_respond: complete the call here.
  * Before passing on it may read and set request metadata, set response
  * metadata (it survives: see call_response_meta_set), and observe the
- * outcome with host->call_on_complete. */
+ * outcome with host->call_on_complete (since 1.4 such an observer may still
+ * set response metadata, and the starter sees it: a timing header). */
 typedef void (*kn_middleware_fn)(void *user_data, kn_call *call);
 
 typedef struct kn_middleware_def {
@@ -470,6 +489,9 @@ typedef struct kn_job_options {
     uint64_t timeout_ms;       /* an attempt running longer is cancelled (its
                                   handler's on_cancel runs) and counts as
                                   failed; 0: the queue's default */
+    /* --- Added in 1.4 --- */
+    const char *request_id;    /* NULL: none. The request that caused the job:
+                                  stored with it, and every run's "request.id" */
 } kn_job_options;
 
 /* Completion of host->job_submit. Runs exactly once, on any thread,
@@ -588,7 +610,11 @@ typedef void (*kn_publish_done_fn)(void *user_data, kn_status status, uint64_t o
  * and, payload {}:
  *   "kernel.schedules.changed" the set of schedules (register_schedule)
  *                             changed: a plugin that declares some was
- *                             loaded, reloaded or unloaded (1.2). */
+ *                             loaded, reloaded or unloaded (1.2);
+ *   "kernel.started"          every plugin of the start-up has started: warm
+ *                             caches, register elsewhere (1.4);
+ *   "kernel.stopping"         the kernel is shutting down; calls are still
+ *                             served until the drain that follows (1.4). */
 typedef void (*kn_event_fn)(void *user_data, const kn_event *event);
 
 typedef struct kn_event_handler_def {
@@ -598,6 +624,36 @@ typedef struct kn_event_handler_def {
     void *user_data;           /* passed to handler; owned by the kernel until it calls release */
     kn_release_fn release;     /* optional */
 } kn_event_handler_def;
+
+/* A failed call as error handlers see it (1.4). Borrowed for the duration
+ * of the handler. */
+typedef struct kn_error_info {
+    uint32_t struct_size;      /* sizeof(kn_error_info) */
+    kn_status status;          /* the failure; handlers cannot change it */
+    kn_bytes message;          /* as failed, or as an earlier handler rewrote it */
+    kn_bytes details;          /* JSON object or empty; likewise */
+} kn_error_info;
+
+/* Handler of failed calls (1.4). Runs for every call that completes with an
+ * error, whoever failed it (handler, middleware, kernel), before the
+ * starter hears of it: on the thread that failed the call, so it must be
+ * quick and must not block. It may read the call's request metadata
+ * ("request.id", "http.method", "http.path", "protocol", ...) and
+ * host->call_endpoint, and may rewrite the message and details with
+ * host->call_error_rewrite. Handlers run in ascending `order`. After them,
+ * unless one rewrote it, the message of an internal error on an outside
+ * protocol (http, ws, tcp) is replaced by "internal error" and logged
+ * instead: clients never read an internal message by default. */
+typedef void (*kn_error_fn)(void *user_data, kn_call *call, const kn_error_info *error);
+
+typedef struct kn_error_handler_def {
+    uint32_t struct_size;      /* sizeof(kn_error_handler_def) */
+    const char *name;          /* for listings */
+    int32_t order;             /* lower runs first */
+    kn_error_fn handler;       /* required */
+    void *user_data;           /* passed to handler; owned by the kernel until it calls release */
+    kn_release_fn release;     /* optional */
+} kn_error_handler_def;
 
 /* ======================================================================== */
 /* 4. Calls                                                                */
@@ -617,7 +673,20 @@ typedef struct kn_event_handler_def {
  *   "param.<name>"        route parameters, percent-decoded (UTF-8) by the
  *                         kernel: "/users/a%20b" gives "a b"
  *   "job.id", "job.attempt"  job runs (see kn_job_def)
- *   "auth.*"              free for authentication middleware
+ *   "auth.*"              set by authentication middleware: "auth.subject",
+ *                         "auth.tenant", "auth.roles" (comma-separated),
+ *                         "auth.claims.<claim>" (the auth plugin)
+ *   "call.preflight"      set by a transport before dispatch (1.4): the
+ *                         call runs its middleware and never its handler;
+ *                         past the last middleware the kernel answers it
+ *                         with an empty result. The http transport sends a
+ *                         CORS preflight (OPTIONS) so, for the middleware
+ *                         to answer; authentication lets it through.
+ * Read-only keys about the endpoint, from dispatch on (1.4):
+ *   "endpoint.plugin"     the name of the plugin that serves it
+ *   "endpoint.request_schema", "endpoint.response_schema"
+ *                         its kn_endpoint_def schemas, when it has them
+ *   "endpoint.idempotent" "1" when its flags have KN_ENDPOINT_IDEMPOTENT
  * Response metadata ("header.<name>") becomes response headers on HTTP.
  *
  * A call is used by one thread at a time, the call's thread: its starter
@@ -674,6 +743,7 @@ typedef struct kn_call_callbacks {
  * `struct_size`): KN_HOST_HAS(host, call_ready). Added in 1.1: call_ready.
  * Added in 1.2: job_submit, call_set_job, register_schedule, schedules_list.
  * Added in 1.3: publish_event, call_response_meta_get.
+ * Added in 1.4: register_error_handler, call_error_rewrite, call_log.
  */
 #define KN_HOST_HAS(host, field) \
     ((host)->struct_size >= offsetof(kn_host_api, field) + sizeof((host)->field))
@@ -968,6 +1038,22 @@ struct kn_host_api {
      * call_response_meta_set of the same key or the completion. false if
      * absent. The call's thread. */
     bool (*call_response_meta_get)(kn_call *call, const char *key, kn_bytes *value);
+
+    /* --- Added in 1.4 (check KN_HOST_HAS(host, <function>)) --------------- */
+
+    /* Registers a handler of failed calls (kn_error_handler_def). `def`
+     * copied. Control thread, in init or start. */
+    kn_status (*register_error_handler)(kn_plugin *self, const kn_error_handler_def *def);
+    /* Replaces the failed call's message and/or details (JSON object) as the
+     * starter and later handlers will see them; an empty slice keeps the
+     * current one. Both copied. Only inside a kn_error_fn for this call;
+     * elsewhere KN_ERR_INVALID_ARGUMENT. */
+    kn_status (*call_error_rewrite)(kn_call *call, kn_bytes message, kn_bytes details);
+    /* Logs one line about a call, under the plugin's name, tagged with the
+     * call's request id and endpoint: how a handler, a middleware or a job
+     * says something about the request it serves. `message` copied. The
+     * call's thread, or any thread before the call completes. */
+    void (*call_log)(kn_plugin *self, kn_call *call, int32_t level, const char *message);
 };
 
 #ifdef __cplusplus

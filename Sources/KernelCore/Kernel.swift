@@ -58,10 +58,14 @@ public final class Kernel: @unchecked Sendable {
     private let requestCounter = Atomic<UInt64>(0)
     private let requestPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
     var drainTimeoutMilliseconds: Int { options.configuration.integer("kernel", "drain_timeout_ms", default: 10_000) }
+    /// `[kernel] expose_internal_errors = true`: clients read internal
+    /// messages (development); by default they read "internal error".
+    let exposesInternalErrors: Bool
 
     public init(options: Options, logger: Logger = Logger(label: "kernel")) throws(KernelError) {
         self.options = options
         self.logger = logger
+        exposesInternalErrors = options.configuration.section("kernel")["expose_internal_errors"] == "true"
         let images = options.dataDirectory + "/images"
         do {
             try FileIO.makeDirectory(options.pluginsDirectory)
@@ -288,5 +292,12 @@ public final class Kernel: @unchecked Sendable {
         default: .error
         }
         logger.log(level: logLevel, "[\(instance.name)] \(message)")
+    }
+
+    /// `call_log`: a line about one call, tagged with its request id and endpoint.
+    func callLog(_ instance: PluginInstance, _ call: Call, level: Int32, _ message: String) {
+        let id = call.meta("request.id")?.string ?? ""
+        let endpoint = call.endpointCString.map { String(cString: $0) } ?? ""
+        pluginLog(instance, level: level, "request_id=\(id) endpoint=\(endpoint) \(message)")
     }
 }

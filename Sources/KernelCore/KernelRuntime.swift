@@ -31,6 +31,7 @@ extension Kernel {
         }
         control.sync { loadDirectory() }
         runtime.withLock { $0 = (watcher, admin) }
+        _ = events.publish(topic: "kernel.started", payload: Array("{}".utf8), publisher: "kernel")
         logger.info("kernel ready in \(currentMilliseconds() - started) ms: \(plugins.count) plugins, admin socket \(options.socketPath)")
     }
 
@@ -43,6 +44,9 @@ extension Kernel {
         }
         parts?.watcher.stop()
         parts?.admin.stop()
+        // Handlers hear it before the drain, while calls are still served.
+        _ = events.publish(topic: "kernel.stopping", payload: Array("{}".utf8), publisher: "kernel")
+        if !events.flush(milliseconds: 5_000) { logger.warning("kernel.stopping: event handlers still busy after 5 s") }
         control.sync { stopAll() }
         logger.info("kernel stopped")
     }

@@ -39,7 +39,7 @@ public struct EventContext: Sendable, Equatable {
     /// Lends it as a kn_event_context for the duration of `body`.
     func withContext<T>(_ body: (UnsafePointer<kn_event_context>) throws(PluginError) -> T) throws(PluginError) -> T {
         let headerBytes = headers.isEmpty ? [] : try JSON.encode(headers, what: "event headers")
-        let strings = [user, tenant, session, requestID].map { $0.map { strdup($0)! } }
+        let strings = [user, tenant, session, requestID ?? RequestScope.requestID].map { $0.map { strdup($0)! } }
         defer { for string in strings { free(string) } }
         return try headerBytes.withUnsafeBufferPointer { (headerBuffer) throws(PluginError) -> T in
             var context = kn_event_context()

@@ -27,6 +27,9 @@ public struct JobOptions: Sendable, Equatable {
     public var maxAttempts: UInt32?
     /// An attempt running longer is cancelled and counts as failed; nil: the queue's.
     public var timeout: Duration?
+    /// The request that caused the job, stored with it and every run's
+    /// `request.id`; nil: the request being served (`RequestScope`), if any.
+    public var requestID: String?
 
     public init(queue: String? = nil, priority: Int32 = 0, delay: Duration = .zero, runAt: Date? = nil,
                 uniqueKey: String? = nil, uniqueFor: Duration? = nil, maxAttempts: UInt32? = nil,
@@ -53,9 +56,12 @@ public struct JobOptions: Sendable, Equatable {
         options.timeout_ms = timeout?.milliseconds ?? 0
         return withOptionalCString(queue) { queue in
             withOptionalCString(uniqueKey) { key in
-                options.queue = queue
-                options.unique_key = key
-                return withUnsafePointer(to: &options, body)
+                withOptionalCString(requestID ?? RequestScope.requestID) { requestID in
+                    options.queue = queue
+                    options.unique_key = key
+                    options.request_id = requestID
+                    return withUnsafePointer(to: &options, body)
+                }
             }
         }
     }

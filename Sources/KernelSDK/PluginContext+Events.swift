@@ -24,11 +24,17 @@ extension PluginContext {
     /// try kernel.publish("orders.created", json: Array(#"{"id":42}"#.utf8))
     /// ```
     public func publish(_ topic: String, json bytes: [UInt8]) throws(PluginError) {
-        let status = bytes.withUnsafeBufferPointer { payload in
+        let status = try bytes.withUnsafeBufferPointer { (payload) throws(PluginError) -> kn_status in
             let slice = kn_bytes(ptr: payload.baseAddress, len: payload.count)
-            return hostHasPublishEvent
-                ? host.pointee.publish_event(handle, topic, slice, nil, nil, nil)
-                : host.pointee.publish(handle, topic, slice)
+            guard hostHasPublishEvent else { return host.pointee.publish(handle, topic, slice) }
+            guard RequestScope.requestID != nil else { return host.pointee.publish_event(handle, topic, slice, nil, nil, nil) }
+            // Inside a request: the event's context carries its id.
+            return try EventContext().withContext { (context) throws(PluginError) -> kn_status in
+                var options = kn_publish_options()
+                options.struct_size = UInt32(MemoryLayout<kn_publish_options>.size)
+                options.context = context
+                return host.pointee.publish_event(handle, topic, slice, &options, nil, nil)
+            }
         }
         guard status == KN_OK else { throw PluginError(.init(status: status), "cannot publish to '\(topic)'") }
     }

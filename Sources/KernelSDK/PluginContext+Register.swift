@@ -14,10 +14,10 @@ extension PluginContext {
     /// }
     /// ```
     public func endpoint<Request: Decodable & SendableMetatype, Response: Encodable & SendableMetatype>(
-        _ name: String, description: String = "",
+        _ name: String, description: String = "", options: EndpointOptions = EndpointOptions(),
         _ handler: @escaping @Sendable (Request, RequestContext) throws -> Response
     ) {
-        registerUnary(name, description) { request in
+        registerUnary(name, description, options.texts(Request.self, Response.self), idempotent: options.idempotent) { request in
             do {
                 request.respond(json: try handler(try request.decode(Request.self), request))
             } catch {
@@ -35,7 +35,7 @@ extension PluginContext {
     /// }
     /// ```
     public func endpoint<Request: Decodable & SendableMetatype, Response: Encodable & SendableMetatype>(
-        _ name: String, description: String = "",
+        _ name: String, description: String = "", options: EndpointOptions = EndpointOptions(),
         _ handler: @escaping @Sendable (Request, RequestContext) async throws -> Response
     ) {
         let endpoint = TaskEndpoint(host: host) { request in
@@ -48,10 +48,12 @@ extension PluginContext {
         def.release = { userData in Unmanaged<TaskEndpoint>.fromOpaque(userData!).release() }
         def.handler = { userData, call in TaskEndpoint.from(userData).begin(call!) }
         def.on_cancel = { userData, call in TaskEndpoint.from(userData).cancel(call!) }
-        register(&def, name, description, "endpoint")
+        if options.idempotent { def.flags = UInt32(KN_ENDPOINT_IDEMPOTENT) }
+        register(&def, name, description, "endpoint", schemas: options.texts(Request.self, Response.self))
     }
 
-    private func registerUnary(_ name: String, _ description: String, _ body: @escaping @Sendable (RequestContext) -> Void) {
+    private func registerUnary(_ name: String, _ description: String, _ schemas: (String?, String?), idempotent: Bool,
+                               _ body: @escaping @Sendable (RequestContext) -> Void) {
         let box = CallBox(host: host, body)
         var def = kn_endpoint_def()
         def.struct_size = UInt32(MemoryLayout<kn_endpoint_def>.size)
@@ -59,16 +61,24 @@ extension PluginContext {
         def.user_data = box.retained
         def.release = CallBox.release
         def.handler = CallBox.run
-        register(&def, name, description, "endpoint")
+        if idempotent { def.flags = UInt32(KN_ENDPOINT_IDEMPOTENT) }
+        register(&def, name, description, "endpoint", schemas: schemas)
     }
 
     /// Registers an endpoint definition with its strings in place.
-    func register(_ def: inout kn_endpoint_def, _ name: String, _ description: String, _ what: String) {
+    func register(_ def: inout kn_endpoint_def, _ name: String, _ description: String, _ what: String,
+                  schemas: (request: String?, response: String?) = (nil, nil)) {
         let status = name.withCString { name in
             description.withCString { description in
-                def.name = name
-                def.description = description
-                return host.pointee.register_endpoint(handle, &def)
+                withOptionalCString(schemas.request) { requestSchema in
+                    withOptionalCString(schemas.response) { responseSchema in
+                        def.name = name
+                        def.description = description
+                        def.request_schema = requestSchema
+                        def.response_schema = responseSchema
+                        return host.pointee.register_endpoint(handle, &def)
+                    }
+                }
             }
         }
         check(status, "\(what) '\(name)'")
@@ -102,6 +112,9 @@ extension PluginContext {
         case next
         /// Answer the call with this error; the handler never sees it.
         case reject(PluginError)
+        /// Decide later, from any thread: call `request.proceed()` or
+        /// `request.reject(_:)` exactly once (after an `await`, say).
+        case deferred
     }
 
     /// Middleware for every call of the matching endpoints, on every
@@ -123,6 +136,7 @@ extension PluginContext {
             switch body(request) {
             case .next: request.host.pointee.call_next(request.call)
             case .reject(let error): request.fail(error)
+            case .deferred: break
             }
         }
         var def = kn_middleware_def()

@@ -18,6 +18,10 @@ extension PluginContext {
         guard let call = host.pointee.call_new(handle, "internal") else { throw PluginError(.internal, "call_new failed") }
         defer { host.pointee.call_release(call) }
         _ = host.pointee.call_set_endpoint(call, endpoint)
+        if let requestID = RequestScope.requestID {
+            var requestID = requestID
+            requestID.withUTF8 { _ = host.pointee.call_meta_set(call, "request.id", kn_bytes(ptr: $0.baseAddress, len: $0.count)) }
+        }
         body.withUnsafeBufferPointer {
             _ = host.pointee.call_set_body(call, kn_bytes(ptr: $0.baseAddress, len: $0.count), "application/json")
         }
@@ -81,5 +85,11 @@ extension kn_bytes {
     package var copiedBytes: [UInt8] {
         guard let ptr, len > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: ptr, count: len))
+    }
+
+    /// A borrowed slice as UTF-8 text.
+    package var string: String {
+        guard let ptr, len > 0 else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: ptr, count: len), as: UTF8.self)
     }
 }

@@ -32,6 +32,9 @@ public struct RequestContext: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: ptr, count: bytes.len))
     }
 
+    /// The size of the request body, without copying it.
+    public var bodyCount: Int { host.pointee.call_body(call).len }
+
     /// Refuses the call (`forbidden`) unless it came through the admin
     /// socket: for operator endpoints, which `kernelctl` calls and clients
     /// must not reach over http, ws or tcp.
@@ -83,6 +86,14 @@ public struct RequestContext: @unchecked Sendable {
         if bytes.isEmpty { bytes = Array("{}".utf8) }
         return try JSON.decode(T.self, from: bytes, what: "request body")
     }
+
+    // MARK: Middleware
+
+    /// A middleware that answered `.deferred`: passes the call on now.
+    public func proceed() { host.pointee.call_next(call) }
+
+    /// A middleware that answered `.deferred`: refuses the call now.
+    public func reject(_ error: PluginError) { fail(error) }
 
     // MARK: Completion
 

@@ -41,10 +41,11 @@ final class TaskEndpoint: @unchecked Sendable {
         let state = CallTask(takesItems: takesItems, canWaitForReady: hostHasCallReady)
         let key = Int(bitPattern: call)
         calls.withLock { $0[key] = state }
+        let requestID = request.meta("request.id")
         let task = Task { [self] in
             let outcome: Result<Reply, any Error>
             do {
-                outcome = .success(try await run(request, state))
+                outcome = .success(try await RequestScope.$requestID.withValue(requestID) { try await run(request, state) })
             } catch {
                 outcome = .failure(error)
             }

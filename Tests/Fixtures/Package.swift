@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "jobprobe", type: .dynamic, targets: ["JobProbePlugin"]),
         // Drives the pubsub plugin through the SDK: auth from headers, publishes for a request, a durable consumer that fails on demand, filters, a publish rule.
         .library(name: "eventprobe", type: .dynamic, targets: ["EventProbePlugin"]),
+        // Endpoints the middleware tests call: a schema, caching validators, a job and an invoke that carry the request id, an internal error.
+        .library(name: "mwprobe", type: .dynamic, targets: ["MiddlewareProbePlugin"]),
     ],
     dependencies: [.package(path: "../..")],
     targets: [
@@ -28,6 +30,11 @@ let package = Package(
         ),
         .target(
             name: "JobProbePlugin",
+            dependencies: [.product(name: "KernelSDK", package: rootPackage)],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
+        ),
+        .target(
+            name: "MiddlewareProbePlugin",
             dependencies: [.product(name: "KernelSDK", package: rootPackage)],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
         ),

@@ -70,6 +70,9 @@ enum Products {
         case "libscheduler.so": return sdk + ["Plugins/scheduler"]
         case "libhello.so": return sdk + ["Samples/hello-swift"]
         case "libusers.so": return sdk + ["Samples/users"]
+        case "libobserve.so": return sdk + ["Sources/MiddlewareKit", "Plugins/observe"]
+        case "libguard.so": return sdk + ["Sources/MiddlewareKit", "Sources/JSONSchema", "Plugins/guard"]
+        case "libauth.so": return sdk + ["Sources/MiddlewareKit", "Plugins/auth"]
         default: return []
         }
     }
@@ -97,7 +100,7 @@ enum Products {
 /// Test fixture plugins: a package of their own (Tests/Fixtures), built by
 /// the tests from this tree, once per test process, next to the main build.
 enum Fixtures {
-    static let products: Set<String> = ["libstorageprobe.so", "libjobprobe.so", "libeventprobe.so"]
+    static let products: Set<String> = ["libstorageprobe.so", "libjobprobe.so", "libeventprobe.so", "libmwprobe.so"]
 
     static func path(_ name: String) throws -> String {
         let directory = try built.get()

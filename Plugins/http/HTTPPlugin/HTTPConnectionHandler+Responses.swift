@@ -14,6 +14,15 @@ extension HTTPConnectionHandler {
                 // The body is the transport's JSON error, whatever type the handler meant for its result (or stream).
                 write(head, status: .init(statusCode: failure.code.httpStatus), contentType: "application/json",
                       body: failure.jsonBody(), extra: outcome.headers.filter { $0.name.lowercased() != "content-type" })
+            } else if head.method == .OPTIONS {
+                write(head, status: .noContent, contentType: "", body: ByteBuffer(), extra: outcome.headers)
+            } else if ResponseShaping.isNotModified(head, outcome.headers) {
+                write(head, status: .notModified, contentType: "", body: ByteBuffer(), extra: outcome.headers)
+            } else if let compressed = ResponseShaping.compress(outcome.body, contentType: outcome.contentType,
+                                                                 headers: outcome.headers, request: head,
+                                                                 minimumSize: settings.compressMinSize) {
+                write(head, status: .ok, contentType: outcome.contentType, body: compressed.body,
+                      extra: outcome.headers + compressed.headers)
             } else {
                 write(head, status: .ok, contentType: outcome.contentType, body: outcome.body, extra: outcome.headers)
             }
@@ -98,12 +107,16 @@ extension HTTPConnectionHandler {
             default: headers.add(name: name, value: value)
             }
         }
-        headers.add(name: "content-type", value: type)
-        headers.add(name: "content-length", value: String(body.readableBytes))
+        // 204 and 304 carry no body and say nothing of one (RFC 9110 8.6, 15.4.5).
+        let bodiless = status == .noContent || status == .notModified
+        if !bodiless {
+            headers.add(name: "content-type", value: type)
+            headers.add(name: "content-length", value: String(body.readableBytes))
+        }
         if close { headers.add(name: "connection", value: "close") }
         state = close ? .closing : .idle
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-        if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        if head.method != .HEAD && !bodiless { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         if close {
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }

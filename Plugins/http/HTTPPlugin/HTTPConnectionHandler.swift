@@ -106,14 +106,20 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             return
         }
 
+        // A CORS preflight goes to the endpoint the real request would reach;
+        // its middleware answers it, its handler never runs (call.preflight).
+        let preflightMethod = head.method == .OPTIONS && head.headers.contains(name: "origin")
+            ? head.headers.first(name: "access-control-request-method") : nil
         let call: HTTPCall
         do throws(PluginError) {
             call = try HTTPCall(kernel, handler: self, loop: context.eventLoop, life: life, streamQueue: settings.streamQueue)
             if path.hasPrefix("/api/") {
-                guard head.method == .POST else { throw PluginError(.methodNotAllowed, "endpoints are called with POST") }
+                guard head.method == .POST || preflightMethod == "POST" else {
+                    throw PluginError(.methodNotAllowed, "endpoints are called with POST")
+                }
                 call.target(endpoint: String(path.dropFirst(5)))
             } else {
-                try call.target(route: head.method.rawValue, path: path)
+                try call.target(route: preflightMethod ?? head.method.rawValue, path: path)
             }
         } catch {
             sendError(error, version: head.version, close: error.code == .internal)
@@ -130,6 +136,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         for (name, value) in head.headers {
             call.setMeta("header.\(name.lowercased())", value)
         }
+        if preflightMethod != nil { call.setMeta("call.preflight", "1") }
         state = .waiting(head, call, StreamFormat(accept: head.headers.first(name: "accept")))
         call.start()
         // HTTP carries no client items: a bidirectional handler's input ends at once.

@@ -19,6 +19,9 @@ struct HTTPSettings: Sendable {
     var quiesceGrace: Duration = .seconds(1)
     /// Stream items queued towards a slow client; past it the handler waits.
     var streamQueue = 64
+    /// Whole responses at least this large are compressed (gzip or deflate,
+    /// per Accept-Encoding) when their type is text-like; 0: never.
+    var compressMinSize = 1024
 
     init(_ kernel: PluginContext) throws(PluginError) {
         server = try ServerSettings(kernel, defaultPort: 8080)
@@ -28,5 +31,7 @@ struct HTTPSettings: Sendable {
         keepAliveTimeout = kernel.config("keepalive_timeout_ms", default: keepAliveTimeout)
         quiesceGrace = kernel.config("quiesce_grace_ms", default: quiesceGrace)
         streamQueue = max(1, kernel.config("stream_queue", default: streamQueue))
+        compressMinSize = max(0, kernel.config("compress_min_size", default: compressMinSize))
+        if let compress = kernel.config("compress"), ["false", "off", "no", "0"].contains(compress.lowercased()) { compressMinSize = 0 }
     }
 }

@@ -57,6 +57,7 @@ final class JobCall: Sendable {
                     "job.max_attempts": String(job.maxAttempts)]
         if let schedule = job.schedule { meta["job.schedule"] = schedule }
         if let fireAt = job.fireAt { meta["job.fire_at"] = WallClock.text(fireAt) }
+        if let requestID = job.requestID { meta["request.id"] = requestID }
         for (key, value) in meta {
             var bytes = Array(value.utf8)
             bytes.withUnsafeMutableBufferPointer {

@@ -88,10 +88,12 @@ struct ClaimedJob: Sendable {
     let timeoutMilliseconds: Int64
     let schedule: String?
     let fireAt: Int64?
+    let requestID: String?
 
-    static let columns = "id, name, queue, payload, attempt, max_attempts, timeout_ms, schedule, fire_at"
+    static let columns = "id, name, queue, payload, attempt, max_attempts, timeout_ms, schedule, fire_at, request_id"
 
     init(_ row: SQLRow) {
+        requestID = row["request_id"].string
         id = row["id"].int ?? 0
         name = row["name"].string ?? ""
         queue = row["queue"].string ?? ""

@@ -16,9 +16,9 @@ struct JobStore: Sendable {
 
     static let insertColumns = """
         name, queue, state, priority, payload, max_attempts, run_at, timeout_ms, unique_key, unique_for_ms, \
-        schedule, fire_at, enqueued_by, inserted_at
+        schedule, fire_at, enqueued_by, inserted_at, request_id
         """
-    static let insertWidth = 14
+    static let insertWidth = 15
 
     // MARK: Insert
 

@@ -14,12 +14,13 @@ struct NewJob: Sendable {
     var schedule: String?
     var fireAt: Int64?
     var enqueuedBy: String
+    var requestID: String? = nil
 
     /// The row's values in `JobStore.insertColumns` order.
     func values(state: JobState, now: Int64) -> [SQLValue] {
         [.text(name), .text(queue), .text(state.rawValue), .integer(priority), .text(payload), .integer(maxAttempts),
          .integer(runAt), .integer(timeoutMilliseconds), .text(uniqueKey), .integer(uniqueForMilliseconds),
-         .text(schedule), .integer(fireAt), .text(enqueuedBy), .integer(now)]
+         .text(schedule), .integer(fireAt), .text(enqueuedBy), .integer(now), .text(requestID)]
     }
 }
 

@@ -31,6 +31,14 @@ final class SchedulerRuntime: Sendable {
     /// `kn_scheduler_api.submit`: checks the options, then stores the job
     /// with the next group commit. Refusals are reported through `done`,
     /// with a message, like the outcome of a write.
+    /// The enqueuing request's id (ABI 1.4), when the options reach that far.
+    static func requestID(_ options: kn_job_options) -> String? {
+        let end = MemoryLayout<kn_job_options>.offset(of: \kn_job_options.request_id)! + MemoryLayout<UInt>.size
+        guard Int(options.struct_size) >= end, let text = options.request_id else { return nil }
+        let id = String(cString: text)
+        return id.isEmpty || id.utf8.count > 256 ? nil : id
+    }
+
     func submit(caller: OpaquePointer?, name: String, payload: kn_bytes, options: kn_job_options,
                 done: @escaping @Sendable (kn_status, Int64, String) -> Void) {
         let queueName = options.queue.map { String(cString: $0) } ?? "default"
@@ -63,7 +71,8 @@ final class SchedulerRuntime: Sendable {
             timeoutMilliseconds: options.timeout_ms > 0 ? Int64(clamping: options.timeout_ms) : queue.timeout_ms,
             uniqueKey: key, uniqueForMilliseconds: Int64(clamping: options.unique_for_ms), schedule: fire?.schedule,
             fireAt: fire?.fireAt,
-            enqueuedBy: caller.flatMap { kernel.host.pointee.plugin_name($0) }.map { String(cString: $0) } ?? "kernel")
+            enqueuedBy: caller.flatMap { kernel.host.pointee.plugin_name($0) }.map { String(cString: $0) } ?? "kernel",
+            requestID: Self.requestID(options))
         let dispatcher = dispatcher
         inserter.add(job) { result in
             switch result {

@@ -90,6 +90,8 @@ enum Schema {
             // Live scheduler instances: a job claimed by one that stopped beating is taken over.
             Migration(12, "CREATE TABLE nodes (id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL)"),
             Migration(13, "CREATE INDEX jobs_ended ON jobs (finished_at) WHERE state IN ('discarded','cancelled')"),
+            // The request that enqueued the job: every run's "request.id" (ABI 1.4).
+            Migration(14, "ALTER TABLE jobs ADD COLUMN request_id TEXT"),
         ]
     }
 }

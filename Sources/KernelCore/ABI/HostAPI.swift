@@ -291,6 +291,8 @@ enum HostAPI {
             }
         }
 
+        addMiddlewareFunctions(to: &api)
+
         // Identity
         api.plugin_name = { plugin in
             guard let plugin else { return nil }

@@ -128,6 +128,7 @@ extension Kernel {
         info["endpoints"] = r.endpoints.map { ["name": $0.name, "kind": $0.kindName, "description": $0.summary] }
         info["routes"] = r.routes.map { ["method": $0.method, "path": $0.pattern.description, "endpoint": $0.endpoint] }
         info["middleware"] = r.middleware.map { ["name": $0.name, "order": Int($0.order), "endpoints": $0.pattern] }
+        info["error_handlers"] = r.errorHandlers.map { ["name": $0.name, "order": Int($0.order)] }
         info["transports"] = r.transports.map(\.name)
         info["jobs"] = r.jobs.map(\.name)
         info["schedules"] = r.schedules.map { ["name": $0.name, "spec": $0.spec, "job": $0.job, "time_zone": $0.timeZone ?? "UTC"] }
@@ -137,15 +138,23 @@ extension Kernel {
         return .success(info)
     }
 
+    private static func jsonValue(_ text: OwnedBuffer) -> Any? {
+        try? JSONSerialization.jsonObject(with: Data(text.array), options: [.fragmentsAllowed])
+    }
+
     private func endpointsReport() -> [String: Any] {
         let routes = registry.allRoutes
         return ["endpoints": registry.allEndpoints.map { endpoint in
-            [
+            var entry: [String: Any] = [
                 "name": endpoint.name, "kind": endpoint.kindName, "plugin": endpoint.owner.name,
-                "description": endpoint.summary,
+                "description": endpoint.summary, "idempotent": endpoint.idempotent,
                 "routes": routes.filter { $0.endpoint == endpoint.name }.map { ["method": $0.method, "path": $0.pattern.description] },
-            ] as [String: Any]
-        }]
+            ]
+            // The schemas as JSON values, for API documents (OpenAPI) built from this listing.
+            if let schema = endpoint.requestSchema.flatMap(Self.jsonValue) { entry["request_schema"] = schema }
+            if let schema = endpoint.responseSchema.flatMap(Self.jsonValue) { entry["response_schema"] = schema }
+            return entry
+        }, "error_handlers": registry.allErrorHandlers.map { ["name": $0.name, "order": Int($0.order), "plugin": $0.owner.name] }]
     }
 
     // MARK: call

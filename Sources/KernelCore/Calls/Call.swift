@@ -25,11 +25,16 @@ final class Call: @unchecked Sendable {
     private var responseMeta: [(key: OwnedBuffer, value: OwnedBuffer)] = []
     var user: UnsafeMutableRawPointer?
 
-    private var running: ResolvedEndpoint?
+    /// The failure error handlers are revising, while they run (ABI 1.4).
+    var failureRevision: FailureRevision?
+
+    private(set) var running: ResolvedEndpoint?
     private var stage = 0
     private var callbacks = kn_call_callbacks()
     private var observers: [(function: kn_complete_fn, userData: UnsafeMutableRawPointer?)] = []
     private var dispatched = false
+    /// "call.preflight" (1.4): the middleware runs, the handler never does.
+    private var isPreflight = false
     private let completed = Atomic<Bool>(false)
     private let cancelled = Atomic<Bool>(false)
     /// Set once the handler has been called: only then do on_item and
@@ -119,11 +124,14 @@ final class Call: @unchecked Sendable {
             let id = OwnedBuffer(kernel.nextRequestID())
             meta[key] = id
             return id
-        default: return nil
+        default: return endpointMeta(key)
         }
     }
 
-    func setMeta(_ key: String, _ value: OwnedBuffer) { meta[key] = value }
+    func setMeta(_ key: String, _ value: OwnedBuffer) {
+        meta[key] = value
+        if key == "call.preflight" { isPreflight = true }
+    }
 
     func setResponseMeta(_ key: String, _ value: kn_bytes) {
         let value = OwnedBuffer(value)
@@ -199,6 +207,10 @@ final class Call: @unchecked Sendable {
             handlerReached.store(true, ordering: .sequentiallyConsistent)
             if cancelled.load(ordering: .sequentiallyConsistent) {
                 fail(KN_ERR_CANCELLED, "cancelled before the handler ran")
+                return
+            }
+            if isPreflight {
+                respond(.empty, contentType: nil)
                 return
             }
             running.handler(running.handlerUserData, handle)
@@ -300,6 +312,10 @@ final class Call: @unchecked Sendable {
                           message: kn_bytes, details: kn_bytes) -> kn_status {
         guard dispatched else { return KN_ERR_INVALID_ARGUMENT }
         if completed.exchange(true, ordering: .acquiringAndReleasing) { return KN_ERR_ALREADY_COMPLETED }
+        // Error handlers may rewrite a failure; the revision lives until the callbacks are done.
+        let revision = status == KN_OK ? nil : reviseFailure(status: status, message: message, details: details)
+        defer { withExtendedLifetime(revision) {} }
+        let message = revision?.message.bytes ?? message, details = revision?.details.bytes ?? details
         var response = kn_response()
         response.struct_size = UInt32(MemoryLayout<kn_response>.size)
         response.status = status
@@ -311,10 +327,12 @@ final class Call: @unchecked Sendable {
         let emptyString: StaticString = ""
         response.content_type = contentType
             ?? UnsafeRawPointer(emptyString.utf8Start).assumingMemoryBound(to: CChar.self)
-        withUnsafePointer(to: &response) { response in
-            for observer in observers.reversed() { observer.function(observer.userData, response) }
-            callbacks.on_complete?(callbacks.user_data, response)
+        for observer in observers.reversed() {
+            withUnsafePointer(to: &response) { observer.function(observer.userData, $0) }
+            // An observer may add response metadata (Server-Timing): the starter sees it.
+            response.meta_count = responseMeta.count
         }
+        withUnsafePointer(to: &response) { callbacks.on_complete?(callbacks.user_data, $0) }
         running?.end()
         // `running` stays set: a transport may still be in push/cancel on another
         // thread (they read it after checking `completed`); clearing it here raced them.

@@ -49,6 +49,16 @@ final class EventBus: Sendable {
         return KN_OK
     }
 
+    /// Waits, at most `milliseconds`, until the handlers have had every
+    /// event published before: the queue is serial, and a drain under way
+    /// takes what was pending before it returns.
+    @discardableResult
+    func flush(milliseconds: Int) -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        queue.async { done.signal() }
+        return done.wait(timeout: .now() + .milliseconds(milliseconds)) == .success
+    }
+
     /// Hands `publication` to the handlers of matching patterns, in order.
     func deliverLocally(_ publication: Publication) {
         deliver(publication, to: registry.beginEventHandlers(for: publication.topic))

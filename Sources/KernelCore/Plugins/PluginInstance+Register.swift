@@ -17,10 +17,17 @@ extension PluginInstance {
         if let status = checkName(.endpoint, name, taken: registrations.endpoints.contains { $0.name == name }) {
             return status
         }
+        let requestSchema = optionalString(def.request_schema), responseSchema = optionalString(def.response_schema)
+        for (which, schema) in [("request", requestSchema), ("response", responseSchema)] {
+            if let schema, let problem = JSONSchemaText.problem(schema) {
+                return refuse("endpoint '\(name)': its \(which) schema \(problem)")
+            }
+        }
         return record { $0.endpoints.append(EndpointEntry(
             name: name, kind: def.kind, handler: handler, onItem: def.on_item, onCancel: def.on_cancel, onReady: def.on_ready,
             userData: def.user_data, release: def.release, summary: optionalString(def.description) ?? "",
-            owner: self)) }
+            owner: self, requestSchema: requestSchema, responseSchema: responseSchema,
+            idempotent: def.flags & UInt32(KN_ENDPOINT_IDEMPOTENT) != 0)) }
     }
 
     func register(route def: kn_route_def) -> kn_status {
@@ -43,6 +50,13 @@ extension PluginInstance {
         let pattern = optionalString(def.endpoints).flatMap { $0.isEmpty ? nil : $0 } ?? "*"
         return record { $0.middleware.append(MiddlewareEntry(
             name: name, order: def.order, pattern: pattern, function: function, userData: def.user_data,
+            release: def.release, owner: self, sequence: kernel.nextSequence())) }
+    }
+
+    func register(errorHandler def: kn_error_handler_def) -> kn_status {
+        guard let function = def.handler else { return refuse("error handler: a handler is required") }
+        return record { $0.errorHandlers.append(ErrorHandlerEntry(
+            name: optionalString(def.name) ?? "errors", order: def.order, function: function, userData: def.user_data,
             release: def.release, owner: self, sequence: kernel.nextSequence())) }
     }
 

@@ -19,9 +19,15 @@ final class EndpointEntry: @unchecked Sendable {
     let release: kn_release_fn?
     let summary: String
     let owner: PluginInstance
+    /// ABI 1.4: JSON Schemas of the request and the result (text), and
+    /// "1" when the endpoint is idempotent: read as call metadata "endpoint.*".
+    let requestSchema: OwnedBuffer?
+    let responseSchema: OwnedBuffer?
+    let idempotent: Bool
 
     init(name: String, kind: UInt32, handler: kn_handler_fn, onItem: kn_item_fn?, onCancel: kn_cancel_fn?, onReady: kn_ready_fn? = nil,
-         userData: UnsafeMutableRawPointer?, release: kn_release_fn?, summary: String, owner: PluginInstance) {
+         userData: UnsafeMutableRawPointer?, release: kn_release_fn?, summary: String, owner: PluginInstance,
+         requestSchema: String? = nil, responseSchema: String? = nil, idempotent: Bool = false) {
         self.name = name
         self.nameBuffer = OwnedBuffer(name)
         self.kind = kind
@@ -33,6 +39,9 @@ final class EndpointEntry: @unchecked Sendable {
         self.release = release
         self.summary = summary
         self.owner = owner
+        self.requestSchema = requestSchema.map(OwnedBuffer.init)
+        self.responseSchema = responseSchema.map(OwnedBuffer.init)
+        self.idempotent = idempotent
     }
 
     var kindName: String {

@@ -35,6 +35,28 @@ final class MiddlewareEntry: @unchecked Sendable {
     }
 }
 
+/// A handler of failed calls (ABI 1.4).
+final class ErrorHandlerEntry: @unchecked Sendable {
+    let name: String
+    let order: Int32
+    let function: kn_error_fn
+    let userData: UnsafeMutableRawPointer?
+    let release: kn_release_fn?
+    let owner: PluginInstance
+    let sequence: UInt64
+
+    init(name: String, order: Int32, function: kn_error_fn, userData: UnsafeMutableRawPointer?, release: kn_release_fn?,
+         owner: PluginInstance, sequence: UInt64) {
+        self.name = name
+        self.order = order
+        self.function = function
+        self.userData = userData
+        self.release = release
+        self.owner = owner
+        self.sequence = sequence
+    }
+}
+
 struct RouteEntry: Sendable {
     let method: String
     let pattern: RoutePattern

@@ -10,6 +10,7 @@ struct Registrations: Sendable {
     var eventHandlers: [EventHandlerEntry] = []
     var services: [ServiceEntry] = []
     var schedules: [ScheduleEntry] = []
+    var errorHandlers: [ErrorHandlerEntry] = []
 
     /// Runs every release hook, once, after the last call has drained.
     func releaseUserData() {
@@ -17,5 +18,6 @@ struct Registrations: Sendable {
         for entry in middleware { entry.release?(entry.userData) }
         for entry in jobs { entry.release?(entry.userData) }
         for entry in eventHandlers { entry.release?(entry.userData) }
+        for entry in errorHandlers { entry.release?(entry.userData) }
     }
 }

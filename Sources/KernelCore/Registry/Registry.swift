@@ -18,6 +18,7 @@ final class Registry: Sendable {
         var services: [String: [ServiceEntry]] = [:]
         var transports: [TransportEntry] = []
         var schedules: [ScheduleEntry] = []
+        var errorHandlers: [ErrorHandlerEntry] = []
         /// The handlers of each topic published so far: a publish reads its
         /// list instead of matching every pattern. Emptied on every change.
         var topicHandlers: [String: [EventHandlerEntry]] = [:]
@@ -38,6 +39,7 @@ final class Registry: Sendable {
             services = Dictionary(grouping: all.flatMap(\.services), by: \.name)
             transports = all.flatMap(\.transports)
             schedules = all.flatMap(\.schedules).sorted { $0.name < $1.name }
+            errorHandlers = all.flatMap(\.errorHandlers).sorted { ($0.order, $0.sequence) < ($1.order, $1.sequence) }
             topicHandlers = [:]
             pubsub = services[KN_PUBSUB_SERVICE]?.first { $0.major == UInt32(KN_PUBSUB_MAJOR) }
             resolved = endpoints.mapValues { endpoint in
@@ -104,6 +106,15 @@ final class Registry: Sendable {
                 allowed.append(route.method)
             }
             return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+        }
+    }
+
+    /// The error handlers, each owner counting the call in flight (the
+    /// caller ends it after the handler ran).
+    func beginErrorHandlers() -> [ErrorHandlerEntry] {
+        state.withLock { state in
+            for handler in state.errorHandlers { handler.owner.beginCall() }
+            return state.errorHandlers
         }
     }
 
@@ -211,6 +222,8 @@ final class Registry: Sendable {
     var allMiddleware: [MiddlewareEntry] { state.withLock { $0.middleware } }
 
     var allTransports: [TransportEntry] { state.withLock { $0.transports } }
+
+    var allErrorHandlers: [ErrorHandlerEntry] { state.withLock { $0.errorHandlers } }
 
     /// Every schedule of every live plugin, by name.
     var allSchedules: [ScheduleEntry] { state.withLock { $0.schedules } }

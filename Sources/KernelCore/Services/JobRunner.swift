@@ -33,7 +33,7 @@ final class JobRunner: Sendable {
         guard let job = kernel.registry.job(named: name) else { return KN_ERR_NOT_FOUND }
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let callbacks = UncheckedSendable(callbacks) // plain C function pointers and a user_data the caller owns
-        queue.async { self.start(job.name, id: id, attempt: 1, payload: payload, callbacks: callbacks.value) }
+        queue.async { self.start(job.name, id: id, attempt: 1, payload: payload, requestID: nil, callbacks: callbacks.value) }
         return KN_OK
     }
 
@@ -82,7 +82,8 @@ final class JobRunner: Sendable {
         }
         var delay = options.delay_ms
         if options.run_at_ms > 0 { delay = UInt64(max(0, options.run_at_ms - currentMilliseconds())) }
-        let id = enqueueInMemory(name, payload: payload.array, after: delay, maxAttempts: options.max_attempts)
+        let id = enqueueInMemory(name, payload: payload.array, after: delay, maxAttempts: options.max_attempts,
+                                 requestID: optionalString(options.request_id))
         done(userData, KN_OK, id, "")
         return KN_OK
     }
@@ -97,14 +98,15 @@ final class JobRunner: Sendable {
         return table
     }
 
-    private func enqueueInMemory(_ name: String, payload: [UInt8], after delay: UInt64, maxAttempts: UInt32) -> UInt64 {
+    private func enqueueInMemory(_ name: String, payload: [UInt8], after delay: UInt64, maxAttempts: UInt32,
+                                 requestID: String? = nil) -> UInt64 {
         let id = nextID.add(1, ordering: .relaxed).oldValue
-        schedule(name, id: id, attempt: 1, payload: payload, after: delay, maxAttempts: maxAttempts)
+        schedule(name, id: id, attempt: 1, payload: payload, after: delay, maxAttempts: maxAttempts, requestID: requestID)
         return id
     }
 
     private func schedule(_ name: String, id: UInt64, attempt: UInt32, payload: [UInt8], after delay: UInt64,
-                          maxAttempts: UInt32) {
+                          maxAttempts: UInt32, requestID: String?) {
         queue.asyncAfter(deadline: .now() + .milliseconds(Int(min(delay, UInt64(Int32.max))))) {
             // Looked up at run time: a reloaded plugin's new handler runs the job.
             guard let job = self.kernel.registry.job(named: name) else {
@@ -116,31 +118,34 @@ final class JobRunner: Sendable {
                 if outcome.isSuccess, let snooze = meta("job.snooze").flatMap(UInt64.init) {
                     // Again later; the attempt is not spent.
                     self.schedule(name, id: id, attempt: attempt, payload: payload, after: min(snooze, 366 * 86_400_000),
-                                  maxAttempts: maxAttempts)
+                                  maxAttempts: maxAttempts, requestID: requestID)
                 } else if outcome.isSuccess {
                     self.counters.withLock { $0.succeeded += 1 }
                 } else if meta("job.discard") == nil, attempt < (maxAttempts == 0 ? job.maxAttempts : maxAttempts) {
                     let backoff = UInt64(100) << UInt64(min(attempt, 10))
                     self.kernel.logger.warning(
                         "job \(name)#\(id) attempt \(attempt) failed (\(Status.name(outcome.status)): \(outcome.message)); retrying in \(backoff) ms")
-                    self.schedule(name, id: id, attempt: attempt + 1, payload: payload, after: backoff, maxAttempts: maxAttempts)
+                    self.schedule(name, id: id, attempt: attempt + 1, payload: payload, after: backoff, maxAttempts: maxAttempts,
+                                  requestID: requestID)
                 } else {
                     self.counters.withLock { $0.failed += 1 }
                     self.kernel.logger.error(
                         "job \(name)#\(id) failed after \(attempt) attempts: \(Status.name(outcome.status)): \(outcome.message)")
                 }
             }
-            self.start(name, id: id, attempt: attempt, payload: payload, callbacks: callbacks)
+            self.start(name, id: id, attempt: attempt, payload: payload, requestID: requestID, callbacks: callbacks)
         }
     }
 
     /// Runs the job registered under `name` now (a reloaded plugin's new handler).
-    private func start(_ name: String, id: UInt64, attempt: UInt32, payload: [UInt8], callbacks: kn_call_callbacks) {
+    private func start(_ name: String, id: UInt64, attempt: UInt32, payload: [UInt8], requestID: String?,
+                       callbacks: kn_call_callbacks) {
         let call = Call(kernel: kernel, protocolName: "job")
         call.setJob(name)
         call.setBody(payload, contentType: "application/json")
         call.setMeta("job.id", OwnedBuffer(String(id)))
         call.setMeta("job.attempt", OwnedBuffer(String(attempt)))
+        if let requestID { call.setMeta("request.id", OwnedBuffer(requestID)) }
         call.dispatch(callbacks)
     }
 }

@@ -1,0 +1,102 @@
+import CKernelABI
+
+/// What error handlers see of a failed call, and what they rewrite.
+final class FailureRevision {
+    var message: OwnedBuffer
+    var details: OwnedBuffer
+    var rewritten = false
+    /// A handler chose the message: the internal-error rule leaves it alone.
+    var messageRewritten = false
+
+    init(message: OwnedBuffer, details: OwnedBuffer) {
+        self.message = message
+        self.details = details
+    }
+}
+
+/// A failed call on its way to its starter: error handlers, then the rule
+/// that internal messages stay inside the kernel.
+extension Call {
+    /// The failure as the starter will see it, or nil when it goes out as failed.
+    func reviseFailure(status: kn_status, message: kn_bytes, details: kn_bytes) -> FailureRevision? {
+        var revision: FailureRevision?
+        let handlers = kernel.registry.beginErrorHandlers()
+        if !handlers.isEmpty {
+            let current = FailureRevision(message: OwnedBuffer(message), details: OwnedBuffer(details))
+            failureRevision = current
+            for handler in handlers {
+                var info = kn_error_info()
+                info.struct_size = UInt32(MemoryLayout<kn_error_info>.size)
+                info.status = status
+                info.message = current.message.bytes
+                info.details = current.details.bytes
+                handler.function(handler.userData, handle, &info)
+                handler.owner.endCall()
+            }
+            failureRevision = nil
+            if current.rewritten { revision = current }
+        }
+        if status == KN_ERR_INTERNAL, revision?.messageRewritten != true, !kernel.exposesInternalErrors, servesOutside {
+            let id = meta("request.id")?.string ?? ""
+            kernel.logger.error("""
+                \(running.map { "[\($0.endpoint.owner.name)] endpoint \($0.endpoint.name)" } ?? "a call") failed \
+                (request \(id)): \(OwnedBuffer(message).string)
+                """)
+            let hidden = revision ?? FailureRevision(message: OwnedBuffer(message), details: OwnedBuffer(details))
+            hidden.message = OwnedBuffer("internal error")
+            if hidden.details.count == 0 { hidden.details = OwnedBuffer("{\"request_id\":\(jsonQuoted(id))}") }
+            revision = hidden
+        }
+        return revision
+    }
+
+    /// `call_error_rewrite`: only while the error handlers run.
+    func rewriteFailure(message: kn_bytes, details: kn_bytes) -> kn_status {
+        guard let revision = failureRevision else { return KN_ERR_INVALID_ARGUMENT }
+        if message.len > 0 {
+            revision.message = OwnedBuffer(message)
+            revision.messageRewritten = true
+        }
+        if details.len > 0 { revision.details = OwnedBuffer(details) }
+        revision.rewritten = true
+        return KN_OK
+    }
+
+    /// A client outside the process started it (http, ws, tcp, or a
+    /// third-party transport), not a plugin, the admin socket or a job.
+    private var servesOutside: Bool {
+        let name = protocolName.string
+        return name != "internal" && name != "admin" && name != "job"
+    }
+
+    /// Read-only metadata about the endpoint, once the call is dispatched.
+    func endpointMeta(_ key: String) -> OwnedBuffer? {
+        guard key.hasPrefix("endpoint."), let endpoint = running?.endpoint else { return nil }
+        switch key {
+        case "endpoint.plugin": return endpoint.owner.nameBuffer
+        case "endpoint.request_schema": return endpoint.requestSchema
+        case "endpoint.response_schema": return endpoint.responseSchema
+        case "endpoint.idempotent": return endpoint.idempotent ? Self.one : nil
+        default: return nil
+        }
+    }
+
+    private static let one = OwnedBuffer("1")
+}
+
+/// `text` as a JSON string literal.
+func jsonQuoted(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
