@@ -36,6 +36,7 @@ let package = Package(
         .library(name: "observe", type: .dynamic, targets: ["ObservePlugin"]),
         .library(name: "guard", type: .dynamic, targets: ["GuardPlugin"]),
         .library(name: "auth", type: .dynamic, targets: ["AuthPlugin"]),
+        .library(name: "cache", type: .dynamic, targets: ["CachePlugin"]),
         .executable(name: "storage-bench", targets: ["StorageBench"]),
     ],
     dependencies: [
@@ -230,6 +231,12 @@ let package = Package(
             name: "AuthPlugin",
             dependencies: ["KernelSDK", "MiddlewareKit", "AuthCore"],
             path: "Plugins/auth/AuthPlugin",
+            linkerSettings: pluginLinkerSettings
+        ),
+        .target(
+            name: "CachePlugin",
+            dependencies: ["KernelSDK", "MiddlewareKit"],
+            path: "Plugins/cache/CachePlugin",
             linkerSettings: pluginLinkerSettings
         ),
         // JSON Schema (2020-12) validation; no dependencies.

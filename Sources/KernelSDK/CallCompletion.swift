@@ -1,33 +1,46 @@
 import CKernelABI
 
-/// How a call ended, as a middleware's `onComplete` sees it.
-public struct CallCompletion: Sendable {
-    /// nil when the call succeeded.
-    public let error: PluginError.Code?
-    /// The error's message (empty on success).
-    public let message: String
-    /// Bytes of the result (0 on failure; the final result of a stream).
-    public let bodyCount: Int
-    /// Response metadata (`header.<name>` are response headers).
-    public let responseMeta: [(key: String, value: String)]
+/// How a call ended, as a middleware's `onComplete` sees it. Valid only
+/// while that closure runs: it reads the kernel's response in place, and
+/// copies only what is asked for.
+public struct CallCompletion: @unchecked Sendable {
+    private let response: UnsafePointer<kn_response>
+    private let host: UnsafePointer<kn_host_api>
 
-    public var isSuccess: Bool { error == nil }
+    init(_ response: UnsafePointer<kn_response>, host: UnsafePointer<kn_host_api>) {
+        self.response = response
+        self.host = host
+    }
+
+    /// nil when the call succeeded.
+    public var error: PluginError.Code? {
+        response.pointee.status == KN_OK ? nil : PluginError.Code(status: response.pointee.status)
+    }
+
+    public var isSuccess: Bool { response.pointee.status == KN_OK }
 
     /// The HTTP status the http transport answers with.
     public var httpStatus: Int { error?.httpStatus ?? 200 }
 
-    init(_ response: kn_response, host: UnsafePointer<kn_host_api>) {
-        error = response.status == KN_OK ? nil : PluginError.Code(status: response.status)
-        message = response.status == KN_OK ? "" : response.error_message.string
-        bodyCount = response.status == KN_OK ? response.body.len : 0
+    /// The error's message (empty on success).
+    public var message: String { isSuccess ? "" : response.pointee.error_message.string }
+
+    /// Bytes of the result (0 on failure; the final result of a stream).
+    public var bodyCount: Int { isSuccess ? response.pointee.body.len : 0 }
+
+    /// A copy of the result.
+    public var body: [UInt8] { isSuccess ? response.pointee.body.copiedBytes : [] }
+
+    public var contentType: String { response.pointee.content_type.map { String(cString: $0) } ?? "" }
+
+    /// Response metadata (`header.<name>` are response headers), copied.
+    public var responseMeta: [(key: String, value: String)] {
         var meta: [(String, String)] = []
-        withUnsafePointer(to: response) { pointer in
-            for index in 0..<response.meta_count {
-                var key = kn_bytes(), value = kn_bytes()
-                if host.pointee.response_meta_at(pointer, index, &key, &value) { meta.append((key.string, value.string)) }
-            }
+        for index in 0..<response.pointee.meta_count {
+            var key = kn_bytes(), value = kn_bytes()
+            if host.pointee.response_meta_at(response, index, &key, &value) { meta.append((key.string, value.string)) }
         }
-        responseMeta = meta
+        return meta
     }
 }
 
@@ -50,7 +63,7 @@ extension RequestContext {
         let box = Unmanaged.passRetained(OutcomeObserver(host: host, body)).toOpaque()
         let status = host.pointee.call_on_complete(call, { userData, response in
             let observer = Unmanaged<OutcomeObserver>.fromOpaque(userData!).takeRetainedValue()
-            observer.body(CallCompletion(response!.pointee, host: observer.host))
+            observer.body(CallCompletion(response!, host: observer.host))
         }, box)
         if status != KN_OK { Unmanaged<OutcomeObserver>.fromOpaque(box).release() }
     }

@@ -115,6 +115,8 @@ extension PluginContext {
         /// Decide later, from any thread: call `request.proceed()` or
         /// `request.reject(_:)` exactly once (after an `await`, say).
         case deferred
+        /// Answer the call with this result; the handler never sees it (a cache hit).
+        case answer([UInt8], contentType: String)
     }
 
     /// Middleware for every call of the matching endpoints, on every
@@ -137,6 +139,7 @@ extension PluginContext {
             case .next: request.host.pointee.call_next(request.call)
             case .reject(let error): request.fail(error)
             case .deferred: break
+            case .answer(let bytes, let contentType): request.respond(bytes, contentType: contentType)
             }
         }
         var def = kn_middleware_def()

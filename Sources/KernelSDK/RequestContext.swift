@@ -23,6 +23,9 @@ public struct RequestContext: @unchecked Sendable {
     /// "http", "ws", "tcp", "internal", "admin" or "job".
     public var protocolName: String { meta("protocol") ?? "internal" }
 
+    /// Whether the call came over HTTP (compared in place).
+    public var isHTTP: Bool { meta("protocol", is: "http") }
+
     public var requestID: String { meta("request.id") ?? "" }
 
     /// The raw request body.
@@ -57,6 +60,27 @@ public struct RequestContext: @unchecked Sendable {
         guard host.pointee.call_meta_get(call, key, &value) else { return nil }
         guard let ptr = value.ptr, value.len > 0 else { return "" }
         return String(decoding: UnsafeBufferPointer(start: ptr, count: value.len), as: UTF8.self)
+    }
+
+    /// Whether the call has metadata `key`, without copying it.
+    public func hasMeta(_ key: String) -> Bool {
+        var value = kn_bytes()
+        return host.pointee.call_meta_get(call, key, &value)
+    }
+
+    /// Whether metadata `key` is exactly `text`, compared in place (the
+    /// hot path of a middleware: no String made).
+    public func meta(_ key: String, is text: StaticString) -> Bool {
+        var value = kn_bytes()
+        guard host.pointee.call_meta_get(call, key, &value) else { return false }
+        return value.len == text.utf8CodeUnitCount && (value.len == 0 || memcmp(value.ptr, text.utf8Start, value.len) == 0)
+    }
+
+    /// Runs `body` on metadata `key`'s bytes in place (nil when absent).
+    public func withMeta<T>(_ key: String, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
+        var value = kn_bytes()
+        guard host.pointee.call_meta_get(call, key, &value) else { return body(nil) }
+        return body(UnsafeRawBufferPointer(start: value.ptr, count: value.len))
     }
 
     /// A request header (HTTP; `meta` on WS/TCP), by lower-case name.

@@ -73,6 +73,7 @@ enum Products {
         case "libobserve.so": return sdk + ["Sources/MiddlewareKit", "Plugins/observe"]
         case "libguard.so": return sdk + ["Sources/MiddlewareKit", "Sources/JSONSchema", "Plugins/guard"]
         case "libauth.so": return sdk + ["Sources/MiddlewareKit", "Plugins/auth"]
+        case "libcache.so": return sdk + ["Sources/MiddlewareKit", "Plugins/cache"]
         default: return []
         }
     }

@@ -9,9 +9,24 @@ struct AuthGate: Sendable {
     let settings: AuthSettings
     let verifier: JWTVerifier?
     let realm: String
+    /// `header.<api_key_header>`, made once.
+    let apiKeyMeta: String
+
+    init(settings: AuthSettings, verifier: JWTVerifier?, realm: String) {
+        self.settings = settings
+        self.verifier = verifier
+        self.realm = realm
+        apiKeyMeta = "header." + settings.apiKeyHeader
+    }
 
     func decide(_ request: RequestContext) -> PluginContext.MiddlewareDecision {
         let requirement = settings.rules.requirement(forEndpoint: request.endpoint)
+        // The common case first: a bearer token verified before, and no API key.
+        if let verifier, let authorization = request.header("authorization"), authorization.utf8.count > 7,
+           authorization.utf8.starts(with: "Bearer ".utf8), !request.hasMeta(apiKeyMeta),
+           let identity = verifier.cachedIdentity(for: String(authorization.dropFirst(7))) {
+            return admit(identity, method: "jwt", requirement, request)
+        }
         let credentials: Credentials
         do {
             credentials = try Credentials.extract(authorization: request.header("authorization"),
@@ -58,10 +73,15 @@ struct AuthGate: Sendable {
         request.setMeta("auth.subject", identity.subject)
         if let tenant = identity.tenant { request.setMeta("auth.tenant", tenant) }
         if !identity.roles.isEmpty { request.setMeta("auth.roles", identity.roles.joined(separator: ",")) }
-        for (claim, value) in identity.claims { request.setMeta("auth.claims." + claim, value) }
+        // The token's own claims; the registered ones (RFC 7519 4.1) were checked above and say nothing more.
+        for (claim, value) in identity.claims where !Self.registeredClaims.contains(claim) {
+            request.setMeta("auth.claims." + claim, value)
+        }
         request.setMeta("auth.method", method)
         return .next
     }
+
+    static let registeredClaims: Set<String> = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]
 
     /// 401 with `WWW-Authenticate` (RFC 6750), or 403.
     private func refusal(_ failure: AuthFailure, _ request: RequestContext) -> PluginError {

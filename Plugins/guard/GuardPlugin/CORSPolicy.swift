@@ -23,6 +23,9 @@ struct CORSPolicy: Sendable {
     var exposed: [String]
     var credentials: Bool
     var maxAge: Int
+    /// The header values, joined once.
+    var methodsText: String { methods.joined(separator: ", ") }
+    let exposedText: String
 
     init?(_ kernel: PluginContext) throws {
         guard let list = kernel.config("cors_origins"), !list.trimmingSpaces.isEmpty else { return nil }
@@ -44,6 +47,7 @@ struct CORSPolicy: Sendable {
         exposed = Self.items(kernel.config("cors_expose") ?? "x-request-id")
         credentials = ["true", "on", "yes", "1"].contains((kernel.config("cors_credentials") ?? "false").lowercased())
         maxAge = kernel.config("cors_max_age", default: 600)
+        exposedText = exposed.joined(separator: ", ")
         if credentials && origins.contains(.any) {
             throw ConfigError("[guard] cors_credentials = true cannot go with cors_origins = * (browsers refuse it)")
         }
@@ -71,7 +75,7 @@ struct CORSPolicy: Sendable {
     /// browser refuses the answer.
     func apply(to request: RequestContext) {
         guard let origin = request.header("origin"), allows(origin: origin) else { return }
-        let preflight = request.meta("call.preflight") != nil
+        let preflight = request.hasMeta("call.preflight")
         var asked: [String] = []
         if preflight {
             guard let method = request.header("access-control-request-method")?.uppercased(), methods.contains(method) else { return }
@@ -79,15 +83,15 @@ struct CORSPolicy: Sendable {
             guard asked.allSatisfy({ headers.contains($0) || headers.contains("*") }) else { return }
         }
         let wildcard = origins.contains(.any) && !credentials
-        request.setResponseHeader("access-control-allow-origin", wildcard ? "*" : origin)
-        if !wildcard { request.setResponseHeader("vary", "origin") }
-        if credentials { request.setResponseHeader("access-control-allow-credentials", "true") }
+        request.setResponseMeta("header.access-control-allow-origin", wildcard ? "*" : origin)
+        if !wildcard { request.setResponseMeta("header.vary", "origin") }
+        if credentials { request.setResponseMeta("header.access-control-allow-credentials", "true") }
         if preflight {
-            request.setResponseHeader("access-control-allow-methods", methods.joined(separator: ", "))
-            if !asked.isEmpty { request.setResponseHeader("access-control-allow-headers", asked.joined(separator: ", ")) }
-            request.setResponseHeader("access-control-max-age", String(maxAge))
+            request.setResponseMeta("header.access-control-allow-methods", methodsText)
+            if !asked.isEmpty { request.setResponseMeta("header.access-control-allow-headers", asked.joined(separator: ", ")) }
+            request.setResponseMeta("header.access-control-max-age", String(maxAge))
         } else if !exposed.isEmpty {
-            request.setResponseHeader("access-control-expose-headers", exposed.joined(separator: ", "))
+            request.setResponseMeta("header.access-control-expose-headers", exposedText)
         }
     }
 }

@@ -25,7 +25,7 @@ struct GuardPlugin: Plugin {
         if !headers.isEmpty {
             let scope = CallScope(kernel, prefix: "headers.")
             kernel.middleware("guard.headers", order: try order("headers.order", -900), endpoints: scope.kernelPattern) { request in
-                if request.protocolName == "http" && scope.includes(request) { headers.apply(to: request) }
+                if request.isHTTP && scope.includes(request) { headers.apply(to: request) }
                 return .next
             }
         }
@@ -33,7 +33,7 @@ struct GuardPlugin: Plugin {
         if let cors = try CORSPolicy(kernel) {
             let scope = CallScope(kernel, prefix: "cors.")
             kernel.middleware("guard.cors", order: try order("cors.order", -800), endpoints: scope.kernelPattern) { request in
-                if request.protocolName == "http" && scope.includes(request) { cors.apply(to: request) }
+                if request.isHTTP && scope.includes(request) { cors.apply(to: request) }
                 return .next
             }
         }
@@ -42,13 +42,15 @@ struct GuardPlugin: Plugin {
             let limits = try RuleList(text) { try RateLimit($0) }
             let buckets = TokenBuckets(capacity: max(32, kernel.config("rate_max_keys", default: 100_000)))
             let trustForwarded = flag("trust_forwarded", false)
+            // `rate_headers = always` puts RateLimit-* on every answer; by default only on a refusal.
+            let showHeaders = kernel.config("rate_headers")?.lowercased() == "always"
             let scope = CallScope(kernel, prefix: "rate.")
             kernel.middleware("guard.rate", order: try order("rate.order", -500), endpoints: scope.kernelPattern) { request in
-                guard request.meta("call.preflight") == nil, scope.includes(request),
+                guard !request.hasMeta("call.preflight"), scope.includes(request),
                       let limit = limits.first(for: request.endpoint) else { return .next }
                 let decision = buckets.take(limit.bucketKey(request, trustForwarded: trustForwarded),
                                             burst: limit.burst, rate: limit.refillRate)
-                return RateLimitAnswer.apply(decision, limit, to: request)
+                return RateLimitAnswer.apply(decision, limit, to: request, showHeaders: showHeaders)
             }
             kernel.endpoint("guard.stats", description: "Rate-limit keys held (operator)") { (_: Empty, request) throws -> [String: Int] in
                 try request.requireOperator()
@@ -60,7 +62,7 @@ struct GuardPlugin: Plugin {
             let validation = RequestValidation()
             let scope = CallScope(kernel, prefix: "validate.")
             kernel.middleware("guard.validate", order: try order("validate.order", 100), endpoints: scope.kernelPattern) { request in
-                guard request.meta("call.preflight") == nil, scope.includes(request),
+                guard !request.hasMeta("call.preflight"), scope.includes(request),
                       let failure = validation.check(request) else { return .next }
                 return .reject(failure)
             }
@@ -69,19 +71,19 @@ struct GuardPlugin: Plugin {
 }
 
 /// A rate-limit decision as the caller sees it: `RateLimit-*` headers on
-/// HTTP, and when refused, `rate_limited` (429) with `Retry-After` and the
+/// HTTP (on every answer with `rate_headers = always`), and when refused, `rate_limited` (429) with `Retry-After` and the
 /// wait in the error's details (`retry_after`, seconds) on every protocol.
 enum RateLimitAnswer {
-    static func apply(_ decision: TokenBuckets.Decision, _ limit: RateLimit, to request: RequestContext)
+    static func apply(_ decision: TokenBuckets.Decision, _ limit: RateLimit, to request: RequestContext, showHeaders: Bool)
         -> PluginContext.MiddlewareDecision {
         let retry = Int(decision.retryAfter.rounded(.up))
-        if request.protocolName == "http" {
-            request.setResponseHeader("ratelimit-limit", String(limit.burst))
-            request.setResponseHeader("ratelimit-remaining", String(decision.remaining))
-            request.setResponseHeader("ratelimit-reset", String(Int(decision.resetAfter.rounded(.up))))
+        if request.isHTTP && (showHeaders || !decision.allowed) {
+            request.setResponseMeta("header.ratelimit-limit", String(limit.burst))
+            request.setResponseMeta("header.ratelimit-remaining", String(decision.remaining))
+            request.setResponseMeta("header.ratelimit-reset", String(Int(decision.resetAfter.rounded(.up))))
         }
         guard !decision.allowed else { return .next }
-        request.setResponseHeader("retry-after", String(max(1, retry)))
+        request.setResponseMeta("header.retry-after", String(max(1, retry)))
         return .reject(PluginError(.rateLimited, "rate limit \(limit) exceeded; retry in \(max(1, retry)) s",
                                    details: ["retry_after": String(max(1, retry))]))
     }

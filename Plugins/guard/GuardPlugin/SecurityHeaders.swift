@@ -16,12 +16,13 @@ struct SecurityHeaders: Sendable {
             return text.isEmpty ? nil : text
         }
         let enabled = !["false", "off", "no", "0"].contains((kernel.config("security_headers") ?? "true").lowercased())
+        // Response metadata keys ("header.<name>"), made once.
         headers = enabled ? [
             ("x-content-type-options", value("content_type_options", "nosniff")),
             ("x-frame-options", value("frame_options", "DENY")),
             ("referrer-policy", value("referrer_policy", "no-referrer")),
             ("content-security-policy", value("content_security_policy", "default-src 'self'")),
-        ].compactMap { name, value in value.map { (name, $0) } } : []
+        ].compactMap { name, value in value.map { ("header." + name, $0) } } : []
         hsts = enabled ? (kernel.config("hsts") ?? "max-age=31536000; includeSubDomains") : ""
         hstsAlways = (kernel.config("hsts_always") ?? "false").lowercased() == "true"
         trustForwarded = (kernel.config("trust_forwarded") ?? "false").lowercased() == "true"
@@ -30,7 +31,7 @@ struct SecurityHeaders: Sendable {
     var isEmpty: Bool { headers.isEmpty && hsts.isEmpty }
 
     func apply(to request: RequestContext) {
-        for (name, value) in headers { request.setResponseHeader(name, value) }
+        for (key, value) in headers { request.setResponseMeta(key, value) }
         if !hsts.isEmpty && (hstsAlways || (trustForwarded && request.header("x-forwarded-proto") == "https")) {
             request.setResponseHeader("strict-transport-security", hsts)
         }

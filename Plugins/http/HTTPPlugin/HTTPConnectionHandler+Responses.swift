@@ -101,10 +101,10 @@ extension HTTPConnectionHandler {
         headers.reserveCapacity(3 + extra.count)
         var type = contentType.isEmpty ? "application/json" : contentType
         for (name, value) in extra {
-            switch name.lowercased() {
-            case "content-type": type = value
-            case "content-length", "connection", "transfer-encoding", "keep-alive": continue
-            default: headers.add(name: name, value: value)
+            switch Self.framingHeader(name) {
+            case .contentType: type = value
+            case .framing: continue
+            case nil: headers.add(name: name, value: value)
             }
         }
         // 204 and 304 carry no body and say nothing of one (RFC 9110 8.6, 15.4.5).
@@ -123,6 +123,22 @@ extension HTTPConnectionHandler {
         } else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
+    }
+
+    enum FramingHeader { case contentType, framing }
+
+    /// Whether a plugin's header is one the transport owns, compared without
+    /// making a lower-case copy (a dozen headers per answer go through here).
+    static func framingHeader(_ name: String) -> FramingHeader? {
+        let bytes = name.utf8
+        guard [10, 12, 14, 17].contains(bytes.count) else { return nil }
+        func equals(_ target: StaticString) -> Bool {
+            bytes.count == target.utf8CodeUnitCount
+                && zip(bytes, UnsafeBufferPointer(start: target.utf8Start, count: target.utf8CodeUnitCount)).allSatisfy { $0 | 0x20 == $1 }
+        }
+        if equals("content-type") { return .contentType }
+        if equals("content-length") || equals("connection") || equals("transfer-encoding") || equals("keep-alive") { return .framing }
+        return nil
     }
 
     /// An error answer the transport makes itself (limits, parse errors, no route).

@@ -29,12 +29,15 @@ final class LatencyTable: Sendable {
     func record(_ endpoint: String, _ elapsed: Duration, failed: Bool) {
         let micros = max(1, elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)
         let bucket = min(39, 63 - micros.leadingZeroBitCount)
+        func count(_ entry: inout Entry) {
+            entry.calls += 1
+            if failed { entry.errors += 1 }
+            entry.buckets[bucket] += 1
+            entry.maxMicros = max(entry.maxMicros, micros)
+        }
         table.withLock { table in
-            if table[endpoint] == nil && table.count >= Self.maxEndpoints { return }
-            table[endpoint, default: Entry()].calls += 1
-            if failed { table[endpoint]!.errors += 1 }
-            table[endpoint]!.buckets[bucket] += 1
-            table[endpoint]!.maxMicros = max(table[endpoint]!.maxMicros, micros)
+            if table.count >= Self.maxEndpoints && table[endpoint] == nil { return }
+            count(&table[endpoint, default: Entry()]) // one lookup, in place
         }
     }
 

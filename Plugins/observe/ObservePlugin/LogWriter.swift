@@ -18,10 +18,10 @@ final class LogWriter: Sendable {
         thread.start()
     }
 
-    func append(_ line: String) {
+    func append(_ line: [UInt8]) {
         let full = buffer.withLock { state -> [UInt8]? in
             guard !state.closed else { return nil }
-            state.bytes.append(contentsOf: line.utf8)
+            state.bytes.append(contentsOf: line)
             state.bytes.append(0x0A)
             guard state.bytes.count >= Self.limit else { return nil }
             defer { state.bytes = []; state.bytes.reserveCapacity(Self.limit + 1024) }

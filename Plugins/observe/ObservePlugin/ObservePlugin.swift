@@ -27,8 +27,8 @@ struct ObservePlugin: Plugin {
             let bytesIn = request.bodyCount
             request.onComplete { outcome in
                 let elapsed = ContinuousClock.now - start
-                if settings.serverTiming, request.protocolName == "http" {
-                    request.setResponseHeader("server-timing", "app;dur=\(AccessLog.milliseconds(elapsed))")
+                if settings.serverTiming, request.isHTTP {
+                    request.setResponseMeta("header.server-timing", "app;dur=" + AccessLog.milliseconds(elapsed))
                 }
                 latency.record(request.endpoint, elapsed, failed: !outcome.isSuccess)
                 if settings.logEnabled { log.write(request, id: id, outcome: outcome, elapsed: elapsed, bytesIn: bytesIn) }

@@ -6,6 +6,14 @@ import KernelSDK
 struct RequestIDs: Sendable {
     let header: String
     let trustIncoming: Bool
+    /// `header.<name>`, made once.
+    let responseKey: String
+
+    init(header: String, trustIncoming: Bool) {
+        self.header = header
+        self.trustIncoming = trustIncoming
+        responseKey = "header." + header
+    }
 
     /// Sets `request.id` and the response header; returns the id.
     func adopt(_ request: RequestContext) -> String {
@@ -16,7 +24,7 @@ struct RequestIDs: Sendable {
         } else {
             id = request.requestID
         }
-        request.setResponseHeader(header, id)
+        request.setResponseMeta(responseKey, id)
         return id
     }
 

@@ -109,7 +109,7 @@ enum HostAPI {
         }
         api.call_response_meta_set = { call, key, value in
             guard let call, let key else { return KN_ERR_INVALID_ARGUMENT }
-            Call.from(call).setResponseMeta(String(cString: key), value)
+            Call.with(call) { $0.setResponseMeta(key, value) }
             return KN_OK
         }
         api.call_respond = { call, body, contentType in

@@ -134,16 +134,22 @@ final class Call: @unchecked Sendable {
     }
 
     func setResponseMeta(_ key: String, _ value: kn_bytes) {
+        key.withCString { setResponseMeta($0, value) }
+    }
+
+    /// The hot path: a middleware sets a dozen headers per call, so keys
+    /// are compared as bytes, never made into Strings.
+    func setResponseMeta(_ key: UnsafePointer<CChar>, _ value: kn_bytes) {
         let value = OwnedBuffer(value)
-        if let index = responseMeta.firstIndex(where: { $0.key.string == key }) {
+        if let index = responseMeta.firstIndex(where: { $0.key.equals(key) }) {
             responseMeta[index].value = value
         } else {
-            responseMeta.append((OwnedBuffer(key), value))
+            responseMeta.append((OwnedBuffer(cString: key), value))
         }
     }
 
     func responseMeta(_ key: String) -> OwnedBuffer? {
-        responseMeta.first { $0.key.string == key }?.value
+        key.withCString { key in responseMeta.first { $0.key.equals(key) }?.value }
     }
 
     func responseMeta(at index: Int) -> (key: OwnedBuffer, value: OwnedBuffer)? {
