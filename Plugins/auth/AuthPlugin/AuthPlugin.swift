@@ -33,7 +33,7 @@ struct AuthPlugin: Plugin {
             }
         }
         for note in verifier?.jwksNotes ?? [] { kernel.log(.warning, "jwks: \(note)") }
-        guard let order = Int32(kernel.config("order") ?? "-600") else { throw ConfigError("[auth] order: expected an integer") }
+        let order = try kernel.order("order", default: -600)
         let gate = AuthGate(settings: settings, verifier: verifier, realm: kernel.config("realm") ?? "kernel")
         let scope = CallScope(kernel, prefix: "")
         kernel.middleware("auth", order: order, endpoints: scope.kernelPattern) { request in

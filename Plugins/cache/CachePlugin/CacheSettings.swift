@@ -19,8 +19,7 @@ struct CacheSettings: Sendable {
     var defaultTTL: Int
 
     init(_ kernel: PluginContext) throws {
-        guard let order = Int32(kernel.config("order") ?? "-400") else { throw ConfigError("[cache] order: expected an integer") }
-        self.order = order
+        order = try kernel.order("order", default: -400)
         scope = CallScope(kernel, prefix: "")
         varyHeaders = (kernel.config("vary_headers") ?? "accept").split(separator: ",").map { $0.trimmingSpaces.lowercased() }
             .filter { !$0.isEmpty }

@@ -1,4 +1,4 @@
-import Glibc
+import MiddlewareKit
 import Synchronization
 
 /// An answer kept by the cache.
@@ -47,7 +47,7 @@ final class ResponseStore: Sendable {
 
     /// A fresh entry, with its age in seconds.
     func lookup(_ key: String) -> (body: [UInt8], contentType: String, headers: [(key: String, value: String)], age: Int)? {
-        let now = Self.seconds()
+        let now = MonotonicClock.seconds()
         return state.withLock { state in
             guard var entry = state.entries[key] else {
                 state.misses += 1
@@ -71,7 +71,7 @@ final class ResponseStore: Sendable {
     func insert(_ key: String, _ response: CachedResponse) {
         let size = Self.size(key, response)
         guard size <= maxBytes else { return }
-        let now = Self.seconds()
+        let now = MonotonicClock.seconds()
         state.withLock { state in
             if let old = state.entries[key] { state.bytes -= Self.size(key, old.response) }
             state.clock += 1
@@ -108,9 +108,4 @@ final class ResponseStore: Sendable {
         key.utf8.count + response.body.count + response.headers.reduce(64) { $0 + $1.key.utf8.count + $1.value.utf8.count }
     }
 
-    private static func seconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
 }

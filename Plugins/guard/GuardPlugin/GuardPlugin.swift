@@ -12,14 +12,8 @@ struct GuardPlugin: Plugin {
     static let description = "Security headers, CORS, rate limits and JSON Schema validation of requests"
 
     func register(with kernel: PluginContext) async throws {
-        func order(_ key: String, _ fallback: Int32) throws -> Int32 {
-            guard let text = kernel.config(key) else { return fallback }
-            guard let value = Int32(text) else { throw ConfigError("[guard] \(key) = '\(text)': expected an integer") }
-            return value
-        }
-        func flag(_ key: String, _ fallback: Bool) -> Bool {
-            kernel.config(key).map { ["true", "on", "yes", "1"].contains($0.lowercased()) } ?? fallback
-        }
+        func order(_ key: String, _ fallback: Int32) throws -> Int32 { try kernel.order(key, default: fallback) }
+        func flag(_ key: String, _ fallback: Bool) throws -> Bool { try kernel.flag(key, default: fallback) }
 
         let headers = SecurityHeaders(kernel)
         if !headers.isEmpty {
@@ -41,7 +35,7 @@ struct GuardPlugin: Plugin {
         if let text = kernel.config("rate_limits"), !text.trimmingSpaces.isEmpty {
             let limits = try RuleList(text) { try RateLimit($0) }
             let buckets = TokenBuckets(capacity: max(32, kernel.config("rate_max_keys", default: 100_000)))
-            let trustForwarded = flag("trust_forwarded", false)
+            let trustForwarded = try flag("trust_forwarded", false)
             // `rate_headers = always` puts RateLimit-* on every answer; by default only on a refusal.
             let showHeaders = kernel.config("rate_headers")?.lowercased() == "always"
             let scope = CallScope(kernel, prefix: "rate.")
@@ -58,7 +52,7 @@ struct GuardPlugin: Plugin {
             }
         }
 
-        if flag("validate", true) {
+        if try flag("validate", true) {
             let validation = RequestValidation()
             let scope = CallScope(kernel, prefix: "validate.")
             kernel.middleware("guard.validate", order: try order("validate.order", 100), endpoints: scope.kernelPattern) { request in

@@ -1,4 +1,4 @@
-import Glibc
+import MiddlewareKit
 import Synchronization
 
 /// Token buckets by key, in bounded memory: 16 shards, each keeping two
@@ -41,7 +41,7 @@ final class TokenBuckets: Sendable {
 
     /// Takes one token from `key`'s bucket of `burst` tokens refilled at `rate` per second.
     func take(_ key: String, burst: Int, rate: Double) -> Decision {
-        let now = Self.seconds()
+        let now = MonotonicClock.seconds()
         return shards[Int(UInt(bitPattern: key.hashValue) % 16)].state.withLock { shard in
             var bucket = shard.current[key] ?? shard.previous.removeValue(forKey: key) ?? Bucket(tokens: Double(burst), updated: now)
             bucket.tokens = min(Double(burst), bucket.tokens + (now - bucket.updated) * rate)
@@ -63,9 +63,4 @@ final class TokenBuckets: Sendable {
     /// Keys held now (both generations): at most `capacity`.
     var count: Int { shards.reduce(0) { total, shard in total + shard.state.withLock { $0.current.count + $0.previous.count } } }
 
-    private static func seconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
 }

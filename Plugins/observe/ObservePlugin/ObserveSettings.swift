@@ -27,18 +27,8 @@ struct ObserveSettings: Sendable {
     var requestIDInErrors: Bool
 
     init(_ kernel: PluginContext) throws {
-        func flag(_ key: String, _ value: Bool) throws -> Bool {
-            guard let text = kernel.config(key)?.lowercased() else { return value }
-            switch text {
-            case "true", "on", "yes", "1": return true
-            case "false", "off", "no", "0": return false
-            default: throw ConfigError("[observe] \(key) = '\(text)': expected true or false")
-            }
-        }
-        guard let order = Int32(kernel.config("order") ?? "-1000") else {
-            throw ConfigError("[observe] order: expected an integer")
-        }
-        self.order = order
+        func flag(_ key: String, _ value: Bool) throws -> Bool { try kernel.flag(key, default: value) }
+        order = try kernel.order("order", default: -1000)
         scope = CallScope(kernel, prefix: "")
         requestIDHeader = (kernel.config("request_id_header") ?? "x-request-id").lowercased()
         trustRequestID = try flag("trust_request_id", true)

@@ -1,4 +1,5 @@
 import CKernelABI
+import Foundation
 
 /// What error handlers see of a failed call, and what they rewrite.
 final class FailureRevision {
@@ -44,7 +45,9 @@ extension Call {
                 """)
             let hidden = revision ?? FailureRevision(message: OwnedBuffer(message), details: OwnedBuffer(details))
             hidden.message = OwnedBuffer("internal error")
-            if hidden.details.count == 0 { hidden.details = OwnedBuffer("{\"request_id\":\(jsonQuoted(id))}") }
+            if hidden.details.count == 0, let json = try? JSONSerialization.data(withJSONObject: ["request_id": id]) {
+                hidden.details = OwnedBuffer(Array(json))
+            }
             revision = hidden
         }
         return revision
@@ -82,21 +85,4 @@ extension Call {
     }
 
     private static let one = OwnedBuffer("1")
-}
-
-/// `text` as a JSON string literal.
-func jsonQuoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }
