@@ -687,6 +687,7 @@ typedef struct kn_error_handler_def {
  *   "endpoint.request_schema", "endpoint.response_schema"
  *                         its kn_endpoint_def schemas, when it has them
  *   "endpoint.idempotent" "1" when its flags have KN_ENDPOINT_IDEMPOTENT
+ *   "endpoint.kind"       "unary", "server_stream" or "bidi_stream"
  * Response metadata ("header.<name>") becomes response headers on HTTP.
  *
  * A call is used by one thread at a time, the call's thread: its starter
@@ -1052,7 +1053,7 @@ struct kn_host_api {
     /* Logs one line about a call, under the plugin's name, tagged with the
      * call's request id and endpoint: how a handler, a middleware or a job
      * says something about the request it serves. `message` copied. The
-     * call's thread, or any thread before the call completes. */
+     * call's thread. */
     void (*call_log)(kn_plugin *self, kn_call *call, int32_t level, const char *message);
 };
 

@@ -296,7 +296,8 @@ public final class Kernel: @unchecked Sendable {
 
     /// `call_log`: a line about one call, tagged with its request id and endpoint.
     func callLog(_ instance: PluginInstance, _ call: Call, level: Int32, _ message: String) {
-        let id = call.meta("request.id")?.string ?? ""
+        // Read, never made here: call_log may come from any thread, and making the id writes the call's metadata.
+        let id = call.existingMeta("request.id")?.string ?? "-"
         let endpoint = call.endpointCString.map { String(cString: $0) } ?? ""
         pluginLog(instance, level: level, "request_id=\(id) endpoint=\(endpoint) \(message)")
     }

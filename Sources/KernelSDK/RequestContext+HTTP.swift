@@ -18,14 +18,16 @@ extension RequestContext {
         host.pointee.call_log(plugin, call, level.rawValue, message)
     }
 
-    /// Sets `Cache-Control`: `max-age` seconds, `private` for answers about
-    /// one user. `noStore` forbids keeping it at all.
+    /// Sets `Cache-Control`: `max-age` seconds for the client; `private`
+    /// for answers about one user; `public` for answers a shared cache (the
+    /// `cache` plugin, a CDN) may keep and give to every caller.
     ///
     /// ```swift
-    /// request.cacheControl(maxAge: .seconds(60))
+    /// request.cacheControl(maxAge: .seconds(60), public: true)
     /// ```
-    public func cacheControl(maxAge: Duration, private isPrivate: Bool = false) {
-        setResponseHeader("cache-control", "\(isPrivate ? "private" : "public"), max-age=\(maxAge.components.seconds)")
+    public func cacheControl(maxAge: Duration, private isPrivate: Bool = false, public isPublic: Bool = false) {
+        let scope = isPrivate ? "private, " : isPublic ? "public, " : ""
+        setResponseHeader("cache-control", "\(scope)max-age=\(maxAge.components.seconds)")
     }
 
     /// Sets `Cache-Control: no-store`.

@@ -42,6 +42,18 @@ public struct CallScope: Sendable {
 
     public var isEverything: Bool { endpoints == nil && protocols == nil && methods == nil }
 
+    /// `includes`, and with no `protocols` configured, only calls from
+    /// outside the process: not a plugin's `invoke` ("internal"), the admin
+    /// socket (`kernelctl`) or a job run, which carry no client credentials
+    /// and are trusted. For authentication and rate limits.
+    public func includesFromOutside(_ request: RequestContext) -> Bool {
+        if protocols == nil, request.meta("protocol", is: "internal") || request.meta("protocol", is: "admin")
+            || request.meta("protocol", is: "job") {
+            return false
+        }
+        return isEverything || includes(request)
+    }
+
     /// Whether the middleware applies to this call. A method applies on
     /// HTTP only: calls over ws and tcp have none and are kept.
     public func includes(_ request: RequestContext) -> Bool {

@@ -24,7 +24,7 @@ final class AuthMiddlewareTests: MiddlewareTestCase {
     func startAuthStack(_ settings: [String] = []) throws -> Stack {
         try startStack(extraPlugins: ["libauth.so"], settings: [
             "auth.jwt.keys=hs256:\(Self.secret)", "auth.jwt.issuer=tests", "auth.jwt.audience=kernel",
-            "auth.rules=probe.public=none, probe.admin=role:admin, observe.*=none, *=required",
+            "auth.rules=probe.public=none, probe.admin=role:admin, *=required",
         ] + settings)
     }
 
@@ -42,6 +42,10 @@ final class AuthMiddlewareTests: MiddlewareTestCase {
         XCTAssertEqual(response.json?["roles"] as? String, "admin,dev")
         XCTAssertEqual(response.json?["email"] as? String, "ada@example.com")
         XCTAssertEqual(try HTTP.call(port: stack.http, "probe.admin", headers: [("Authorization", "Bearer \(token)")]).status, 200)
+        // What the request causes inside the process (an invoke) and the operator's kernelctl carry no token and pass.
+        let caused = try HTTP.call(port: stack.http, "probe.cause", headers: [("Authorization", "Bearer \(token)")])
+        XCTAssertEqual(caused.status, 200, caused.summary)
+        XCTAssertNotNil(try stack.kernel.adminResult("call", ["endpoint": "observe.stats", "body": "{}"])["body"] as? String)
 
         for (name, client) in try envelopeClients(stack) {
             defer { client.close() }

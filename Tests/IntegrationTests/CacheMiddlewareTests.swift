@@ -39,6 +39,27 @@ final class CacheMiddlewareTests: MiddlewareTestCase {
         XCTAssertEqual(try HTTP.call(port: stack.http, "probe.public").header("x-cache"), nil, "not idempotent, not a GET route")
     }
 
+    func testAnswersForOneCallerAreNotGivenToAnother() throws {
+        let stack = try startStack(extraPlugins: ["libcache.so"], settings: ["guard.cors_origins=https://a.example.com, https://b.example.com"])
+        // Credentials no authentication turned into a subject: neither served from nor kept in the cache.
+        _ = try HTTP.request(port: stack.http, "GET", "/articles/5", headers: [("Authorization", "Bearer who-knows")])
+        let withCredentials = try HTTP.request(port: stack.http, "GET", "/articles/5", headers: [("Authorization", "Bearer who-knows")])
+        XCTAssertNil(withCredentials.header("x-cache"), withCredentials.summary)
+        XCTAssertEqual(try handlerCalls(stack), 2)
+        // An answer that varies by origin is not shared between origins; the request id is always the caller's own.
+        let a = try HTTP.request(port: stack.http, "GET", "/articles/6", headers: [("Origin", "https://a.example.com"), ("X-Request-Id", "a-1")])
+        let b = try HTTP.request(port: stack.http, "GET", "/articles/6", headers: [("Origin", "https://b.example.com"), ("X-Request-Id", "b-1")])
+        XCTAssertEqual(a.header("access-control-allow-origin"), "https://a.example.com")
+        XCTAssertEqual(b.header("access-control-allow-origin"), "https://b.example.com")
+        XCTAssertEqual(b.header("x-request-id"), "b-1")
+        XCTAssertEqual(try handlerCalls(stack), 4)
+        // Without an Origin the answer is kept, and a hit carries this caller's request id.
+        _ = try HTTP.request(port: stack.http, "GET", "/articles/7", headers: [("X-Request-Id", "c-1")])
+        let hit = try HTTP.request(port: stack.http, "GET", "/articles/7", headers: [("X-Request-Id", "c-2")])
+        XCTAssertEqual(hit.header("x-cache"), "hit")
+        XCTAssertEqual(hit.header("x-request-id"), "c-2")
+    }
+
     func testAReloadOfTheServingPluginEmptiesItsEntries() throws {
         let stack = try startStack(extraPlugins: ["libcache.so"])
         _ = try HTTP.request(port: stack.http, "GET", "/articles/1")

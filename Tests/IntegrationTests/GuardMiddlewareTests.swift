@@ -103,6 +103,17 @@ final class GuardMiddlewareTests: MiddlewareTestCase {
         }
     }
 
+    func testBehindAProxyTheAddressItSawCountsNotTheOnesTheClientWrote() throws {
+        let stack = try startStack(settings: ["guard.rate_limits=probe.public=3/m by ip", "guard.trust_forwarded=true"])
+        var statuses: [Int] = []
+        for index in 0..<6 {
+            // The client writes any address first; the proxy appends the one it saw.
+            statuses.append(try HTTP.call(port: stack.http, "probe.public", headers: [("X-Forwarded-For", "10.9.\(index).1, 203.0.113.7")]).status)
+        }
+        XCTAssertEqual(statuses, [200, 200, 200, 429, 429, 429])
+        XCTAssertEqual(try HTTP.call(port: stack.http, "probe.public", headers: [("X-Forwarded-For", "203.0.113.8")]).status, 200)
+    }
+
     func testAFloodOfDistinctKeysStaysWithinTheBound() throws {
         let stack = try startStack(settings: ["guard.rate_limits=probe.public=5/m by header:x-api-key", "guard.rate_max_keys=256"])
         let connection = try HTTPConnection(port: stack.http)

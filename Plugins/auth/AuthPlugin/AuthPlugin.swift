@@ -37,7 +37,7 @@ struct AuthPlugin: Plugin {
         let gate = AuthGate(settings: settings, verifier: verifier, realm: kernel.config("realm") ?? "kernel")
         let scope = CallScope(kernel, prefix: "")
         kernel.middleware("auth", order: order, endpoints: scope.kernelPattern) { request in
-            guard !request.hasMeta("call.preflight"), scope.isEverything || scope.includes(request) else { return .next }
+            guard !request.hasMeta("call.preflight"), scope.includesFromOutside(request) else { return .next }
             return gate.decide(request)
         }
         kernel.endpoint("auth.hash_key", description: "The api_keys entry for a new key (operator)") {

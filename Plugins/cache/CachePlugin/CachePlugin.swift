@@ -20,6 +20,7 @@ struct CachePlugin: Plugin {
 
         kernel.middleware("cache", order: settings.order, endpoints: scope.kernelPattern) { request in
             guard !request.hasMeta("call.preflight"), scope.isEverything || scope.includes(request),
+                  request.meta("endpoint.kind", is: "unary"), CacheKey.isAnonymousOrAuthenticated(request, settings),
                   let key = CacheKey.make(request, varyBy: settings.varyHeaders) else { return .next }
             if let entry = store.lookup(key) {
                 for (name, value) in entry.headers { request.setResponseMeta(name, value) }
@@ -30,9 +31,12 @@ struct CachePlugin: Plugin {
             request.setResponseHeader("x-cache", "miss")
             let plugin = request.meta("endpoint.plugin") ?? ""
             request.onComplete { outcome in
-                guard outcome.isSuccess, outcome.bodyCount <= settings.maxEntrySize,
-                      let ttl = Freshness.seconds(outcome.responseMeta, fallback: settings.defaultTTL) else { return }
-                let headers = outcome.responseMeta.filter { $0.key != "header.x-cache" && $0.key.hasPrefix("header.") }
+                guard outcome.isSuccess, outcome.bodyCount <= settings.maxEntrySize else { return }
+                let meta = outcome.responseMeta
+                guard let ttl = Freshness.seconds(meta, fallback: settings.defaultTTL),
+                      Freshness.isShareable(meta, varyingBy: settings.varyHeaders) else { return }
+                // What describes the answer, not the request it came with (ids, CORS, rate limits, cookies).
+                let headers = meta.filter { CacheSettings.keptHeaders.contains($0.key) }
                 store.insert(key, CachedResponse(body: outcome.body, contentType: outcome.contentType, headers: headers,
                                                  plugin: plugin, ttl: ttl))
             }

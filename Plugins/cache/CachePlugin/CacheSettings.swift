@@ -18,7 +18,16 @@ struct CacheSettings: Sendable {
     /// nothing of caching; 0 keeps only answers marked `public, max-age`.
     var defaultTTL: Int
 
+    /// The response headers kept with an answer and replayed on a hit.
+    static let keptHeaders: Set<String> = ["header.etag", "header.last-modified", "header.cache-control", "header.expires",
+                                           "header.content-language", "header.vary"]
+
+    /// Request headers that carry credentials.
+    let credentialHeaders: [String]
+
     init(_ kernel: PluginContext) throws {
+        credentialHeaders = ["header.authorization", "header.cookie",
+                             "header." + (kernel.config("api_key_header") ?? "x-api-key").lowercased()]
         order = try kernel.order("order", default: -400)
         scope = CallScope(kernel, prefix: "")
         varyHeaders = (kernel.config("vary_headers") ?? "accept").split(separator: ",").map { $0.trimmingSpaces.lowercased() }
@@ -40,15 +49,34 @@ enum CacheKey {
         let isRead = method == "GET" || method == "HEAD"
         guard isRead || request.meta("endpoint.idempotent") == "1" else { return nil }
         var key = request.endpoint + "\u{1}" + (isRead ? "GET" : "") + "\u{1}" + (request.meta("http.path") ?? "")
-            + "\u{1}" + (request.meta("http.query") ?? "") + "\u{1}" + (request.meta("auth.subject") ?? "")
+            + "\u{1}" + (request.meta("http.query") ?? "") + "\u{1}" + (request.meta("auth.method") ?? "")
+            + "\u{1}" + (request.meta("auth.tenant") ?? "") + "\u{1}" + (request.meta("auth.subject") ?? "")
         if !isRead { key += "\u{1}" + String(decoding: request.body, as: UTF8.self) }
         for name in headers { key += "\u{1}" + (request.header(name) ?? "") }
         return key
     }
 }
 
+extension CacheKey {
+    /// A request with credentials that no authentication middleware before
+    /// this one turned into `auth.subject` is neither served from nor kept
+    /// in the cache: its answer may depend on a check that runs later.
+    static func isAnonymousOrAuthenticated(_ request: RequestContext, _ settings: CacheSettings) -> Bool {
+        request.hasMeta("auth.subject") || !settings.credentialHeaders.contains { request.hasMeta($0) }
+    }
+}
+
 /// How long an answer may be kept, from its `Cache-Control`.
 enum Freshness {
+    /// Whether the answer may go to another caller: no cookie set, and any
+    /// `Vary` names only headers in the key (`origin`, say, is not: an
+    /// answer for one origin must not reach another).
+    static func isShareable(_ meta: [(key: String, value: String)], varyingBy headers: [String]) -> Bool {
+        if meta.contains(where: { $0.key == "header.set-cookie" }) { return false }
+        guard let vary = meta.first(where: { $0.key == "header.vary" })?.value.lowercased() else { return true }
+        return vary.split(separator: ",").allSatisfy { headers.contains($0.trimmingSpaces) || $0.trimmingSpaces == "accept-encoding" }
+    }
+
     /// `s-maxage` or `max-age` seconds of a public answer; nil for `no-store`,
     /// `no-cache`, `private`, or none of them and no fallback.
     static func seconds(_ meta: [(key: String, value: String)], fallback: Int) -> Int? {
@@ -57,11 +85,14 @@ enum Freshness {
         }
         let directives = control.split(separator: ",").map { $0.trimmingSpaces }
         if directives.contains(where: { $0 == "no-store" || $0 == "no-cache" || $0 == "private" }) { return nil }
-        for name in ["s-maxage=", "max-age="] {
-            if let directive = directives.first(where: { $0.hasPrefix(name) }), let value = Int(directive.dropFirst(name.count)) {
-                return value > 0 ? value : nil
-            }
+        // A shared cache keeps what says `public` or `s-maxage`: a bare max-age is for the browser.
+        if let directive = directives.first(where: { $0.hasPrefix("s-maxage=") }), let value = Int(directive.dropFirst(9)) {
+            return value > 0 ? value : nil
         }
-        return fallback > 0 ? fallback : nil
+        if directives.contains("public"),
+           let directive = directives.first(where: { $0.hasPrefix("max-age=") }), let value = Int(directive.dropFirst(8)) {
+            return value > 0 ? value : nil
+        }
+        return fallback > 0 && !directives.contains(where: { $0.hasPrefix("max-age=") }) ? fallback : nil
     }
 }

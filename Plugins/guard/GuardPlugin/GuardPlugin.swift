@@ -40,7 +40,7 @@ struct GuardPlugin: Plugin {
             let showHeaders = kernel.config("rate_headers")?.lowercased() == "always"
             let scope = CallScope(kernel, prefix: "rate.")
             kernel.middleware("guard.rate", order: try order("rate.order", -500), endpoints: scope.kernelPattern) { request in
-                guard !request.hasMeta("call.preflight"), scope.includes(request),
+                guard !request.hasMeta("call.preflight"), scope.includesFromOutside(request),
                       let limit = limits.first(for: request.endpoint) else { return .next }
                 let decision = buckets.take(limit.bucketKey(request, trustForwarded: trustForwarded),
                                             burst: limit.burst, rate: limit.refillRate)

@@ -74,11 +74,13 @@ struct RateLimit: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The peer's address without its port; behind a trusted proxy, the first `X-Forwarded-For` address.
+    /// The peer's address without its port; behind a trusted proxy, the
+    /// last `X-Forwarded-For` address: the one that proxy saw. (The first
+    /// is whatever the client wrote, and would give every request a bucket of its own.)
     static func clientIP(_ request: RequestContext, trustForwarded: Bool) -> String {
         if trustForwarded, let forwarded = request.header("x-forwarded-for"),
-           let first = forwarded.split(separator: ",").first?.trimmingSpaces, !first.isEmpty {
-            return first
+           let last = forwarded.split(separator: ",").last?.trimmingSpaces, !last.isEmpty {
+            return last
         }
         guard let peer = request.meta("peer"), let colon = peer.lastIndex(of: ":") else { return request.meta("peer") ?? "" }
         return String(peer[..<colon])

@@ -14,15 +14,14 @@ extension HTTPConnectionHandler {
                 // The body is the transport's JSON error, whatever type the handler meant for its result (or stream).
                 write(head, status: .init(statusCode: failure.code.httpStatus), contentType: "application/json",
                       body: failure.jsonBody(), extra: outcome.headers.filter { $0.name.lowercased() != "content-type" })
-            } else if head.method == .OPTIONS {
+            } else if ResponseShaping.isPreflight(head) {
                 write(head, status: .noContent, contentType: "", body: ByteBuffer(), extra: outcome.headers)
             } else if ResponseShaping.isNotModified(head, outcome.headers) {
                 write(head, status: .notModified, contentType: "", body: ByteBuffer(), extra: outcome.headers)
             } else if let compressed = ResponseShaping.compress(outcome.body, contentType: outcome.contentType,
                                                                  headers: outcome.headers, request: head,
                                                                  minimumSize: settings.compressMinSize) {
-                write(head, status: .ok, contentType: outcome.contentType, body: compressed.body,
-                      extra: outcome.headers + compressed.headers)
+                write(head, status: .ok, contentType: outcome.contentType, body: compressed.body, extra: compressed.headers)
             } else {
                 write(head, status: .ok, contentType: outcome.contentType, body: outcome.body, extra: outcome.headers)
             }

@@ -108,8 +108,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
         // A CORS preflight goes to the endpoint the real request would reach;
         // its middleware answers it, its handler never runs (call.preflight).
-        let preflightMethod = head.method == .OPTIONS && head.headers.contains(name: "origin")
-            ? head.headers.first(name: "access-control-request-method") : nil
+        let preflightMethod = ResponseShaping.isPreflight(head) ? head.headers.first(name: "access-control-request-method") : nil
         let call: HTTPCall
         do throws(PluginError) {
             call = try HTTPCall(kernel, handler: self, loop: context.eventLoop, life: life, streamQueue: settings.streamQueue)

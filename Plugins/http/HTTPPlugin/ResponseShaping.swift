@@ -6,6 +6,12 @@ import NIOHTTP1
 /// What HTTP adds to a handler's whole answer on the way out: 304 for a
 /// conditional GET whose validator still holds, and compression.
 enum ResponseShaping {
+    /// A CORS preflight: OPTIONS with `Origin` and `Access-Control-Request-Method`.
+    static func isPreflight(_ request: HTTPRequestHead) -> Bool {
+        request.method == .OPTIONS && request.headers.contains(name: "origin")
+            && request.headers.contains(name: "access-control-request-method")
+    }
+
     /// A GET or HEAD whose `If-None-Match` names the response's `ETag` (weak
     /// comparison, RFC 9110 13.1.2), or, without `If-None-Match`, whose
     /// `If-Modified-Since` is not before its `Last-Modified`.
@@ -40,7 +46,7 @@ enum ResponseShaping {
     }
 
     /// The body compressed with the client's preferred of gzip and deflate,
-    /// and the headers that say so; nil when it is small, already encoded,
+    /// and the answer's headers with those that say so; nil when it is small, already encoded,
     /// not text-like, or the client takes neither.
     static func compress(_ body: ByteBuffer, contentType: String, headers: [(name: String, value: String)],
                          request: HTTPRequestHead, minimumSize: Int) -> (body: ByteBuffer, headers: [(name: String, value: String)])? {
@@ -51,7 +57,11 @@ enum ResponseShaping {
         var input = body
         guard let output = try? input.compress(with: algorithm == "gzip" ? .gzip() : .deflate()),
               output.readableBytes < body.readableBytes else { return nil }
-        return (output, [("content-encoding", algorithm), ("vary", "accept-encoding")])
+        // Other bytes, the same resource: a strong validator becomes weak (RFC 9110 8.8.1).
+        let shaped = headers.map { header -> (name: String, value: String) in
+            header.name.lowercased() == "etag" && !header.value.hasPrefix("W/") ? (header.name, "W/" + header.value) : header
+        }
+        return (output, shaped + [("content-encoding", algorithm), ("vary", "accept-encoding")])
     }
 
     static func isCompressible(_ contentType: String) -> Bool {
@@ -60,18 +70,19 @@ enum ResponseShaping {
             || type.hasPrefix("application/javascript") || type.contains("+json")
     }
 
-    /// gzip or deflate, whichever the client weighs higher (gzip on a tie); q=0 refuses.
+    /// gzip or deflate, whichever the client weighs higher (gzip on a tie);
+    /// `*` stands for the codings not named; q=0 refuses.
     static func preferredAlgorithm(_ header: String) -> String? {
-        var best: (name: String, q: Double)?
+        var weights: [String: Double] = [:]
+        var wildcard: Double?
         for part in header.split(separator: ",") {
             let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             guard let name = pieces.first else { continue }
             let q = pieces.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
-            let candidates = name == "*" ? ["gzip"] : [name]
-            for candidate in candidates where (candidate == "gzip" || candidate == "deflate") && q > 0 {
-                if best == nil || q > best!.q { best = (candidate, q) }
-            }
+            if name == "*" { wildcard = q } else { weights[name] = q }
         }
-        return best?.name
+        let gzip = weights["gzip"] ?? wildcard ?? 0, deflate = weights["deflate"] ?? wildcard ?? 0
+        if gzip <= 0 && deflate <= 0 { return nil }
+        return gzip >= deflate ? "gzip" : "deflate"
     }
 }

@@ -8,7 +8,9 @@ import Synchronization
 final class LogWriter: Sendable {
     private let fd: Int32
     private let buffer = Mutex<(bytes: [UInt8], closed: Bool)>(([], false))
-    private let flushing = Mutex<Void>(())
+    /// Held while writing; false once the file is closed, so a late write
+    /// never lands on a closed (or reused) descriptor.
+    private let flushing = Mutex<Bool>(true)
     private static let limit = 64 * 1024
 
     init(path: String) throws {
@@ -47,12 +49,18 @@ final class LogWriter: Sendable {
             defer { state.closed = true }
             return !state.closed
         }
-        if wasOpen { flushing.withLock { _ in _ = Glibc.close(fd) } }
+        if wasOpen {
+            flushing.withLock { open in
+                open = false
+                _ = Glibc.close(fd)
+            }
+        }
     }
 
     private func write(_ bytes: [UInt8]) {
         // One writer at a time keeps lines whole and in order.
-        flushing.withLock { _ in
+        flushing.withLock { open in
+            guard open else { return }
             bytes.withUnsafeBytes { raw in
                 var offset = 0
                 while offset < raw.count {

@@ -8,6 +8,9 @@ final class FailureRevision {
     var rewritten = false
     /// A handler chose the message: the internal-error rule leaves it alone.
     var messageRewritten = false
+    /// Buffers a rewrite replaced: a handler may still read its
+    /// `kn_error_info`, which points into them, until the failure is delivered.
+    var retired: [OwnedBuffer] = []
 
     init(message: OwnedBuffer, details: OwnedBuffer) {
         self.message = message
@@ -43,11 +46,12 @@ extension Call {
                 \(running.map { "[\($0.endpoint.owner.name)] endpoint \($0.endpoint.name)" } ?? "a call") failed \
                 (request \(id)): \(OwnedBuffer(message).string)
                 """)
+            // The details may say as much as the message: only the request id goes out.
+            let json = (try? JSONSerialization.data(withJSONObject: ["request_id": id])).map { Array($0) } ?? []
             let hidden = revision ?? FailureRevision(message: OwnedBuffer(message), details: OwnedBuffer(details))
+            hidden.retired += [hidden.message, hidden.details]
             hidden.message = OwnedBuffer("internal error")
-            if hidden.details.count == 0, let json = try? JSONSerialization.data(withJSONObject: ["request_id": id]) {
-                hidden.details = OwnedBuffer(Array(json))
-            }
+            hidden.details = OwnedBuffer(json)
             revision = hidden
         }
         return revision
@@ -57,10 +61,14 @@ extension Call {
     func rewriteFailure(message: kn_bytes, details: kn_bytes) -> kn_status {
         guard let revision = failureRevision else { return KN_ERR_INVALID_ARGUMENT }
         if message.len > 0 {
+            revision.retired.append(revision.message)
             revision.message = OwnedBuffer(message)
             revision.messageRewritten = true
         }
-        if details.len > 0 { revision.details = OwnedBuffer(details) }
+        if details.len > 0 {
+            revision.retired.append(revision.details)
+            revision.details = OwnedBuffer(details)
+        }
         revision.rewritten = true
         return KN_OK
     }
@@ -80,9 +88,11 @@ extension Call {
         case "endpoint.request_schema": return endpoint.requestSchema
         case "endpoint.response_schema": return endpoint.responseSchema
         case "endpoint.idempotent": return endpoint.idempotent ? Self.one : nil
+        case "endpoint.kind": return Self.kinds[endpoint.kindName]
         default: return nil
         }
     }
 
     private static let one = OwnedBuffer("1")
+    private static let kinds = Dictionary(uniqueKeysWithValues: ["unary", "server_stream", "bidi_stream"].map { ($0, OwnedBuffer($0)) })
 }

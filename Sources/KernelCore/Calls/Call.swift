@@ -128,6 +128,9 @@ final class Call: @unchecked Sendable {
         }
     }
 
+    /// Metadata as set, without making "request.id" (a read from any thread).
+    func existingMeta(_ key: String) -> OwnedBuffer? { meta[key] }
+
     func setMeta(_ key: String, _ value: OwnedBuffer) {
         meta[key] = value
         if key == "call.preflight" { isPreflight = true }

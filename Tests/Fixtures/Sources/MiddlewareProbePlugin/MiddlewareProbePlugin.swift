@@ -54,7 +54,7 @@ struct MiddlewareProbePlugin: Plugin {
             let id = request.parameter("id") ?? "0"
             request.etag("v7-\(id)")
             request.lastModified(Date(timeIntervalSince1970: 1_700_000_000))
-            request.cacheControl(maxAge: .seconds(60))
+            request.cacheControl(maxAge: .seconds(60), public: true)
             return Article(id: id, version: 7, text: "article \(id)")
         }
         kernel.route(.get, "/articles/:id", to: "probe.article")
