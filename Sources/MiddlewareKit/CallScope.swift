@@ -18,6 +18,9 @@ public struct CallScope: Sendable {
 
     public static let everything = CallScope(endpoints: nil, protocols: nil, methods: nil)
 
+    /// Protocols of calls made inside the process: a plugin's invoke, the admin socket, a job run.
+    static let insideProtocols: [[UInt8]] = ["internal", "admin", "job"].map { Array($0.utf8) }
+
     public init(endpoints: [EndpointPattern]?, protocols: Set<String>?, methods: Set<String>?) {
         self.endpoints = endpoints
         self.protocols = protocols
@@ -47,8 +50,11 @@ public struct CallScope: Sendable {
     /// socket (`kernelctl`) or a job run, which carry no client credentials
     /// and are trusted. For authentication and rate limits.
     public func includesFromOutside(_ request: RequestContext) -> Bool {
-        if protocols == nil, request.meta("protocol", is: "internal") || request.meta("protocol", is: "admin")
-            || request.meta("protocol", is: "job") {
+        if protocols == nil, request.withMeta("protocol", { name in
+            // The kernel's own callers, read in place, once.
+            guard let name else { return false }
+            return Self.insideProtocols.contains { $0.elementsEqual(name) }
+        }) {
             return false
         }
         return isEverything || includes(request)

@@ -42,21 +42,27 @@ final class TokenBuckets: Sendable {
     /// Takes one token from `key`'s bucket of `burst` tokens refilled at `rate` per second.
     func take(_ key: String, burst: Int, rate: Double) -> Decision {
         let now = MonotonicClock.seconds()
-        return shards[Int(UInt(bitPattern: key.hashValue) % 16)].state.withLock { shard in
-            var bucket = shard.current[key] ?? shard.previous.removeValue(forKey: key) ?? Bucket(tokens: Double(burst), updated: now)
+        func spend(_ bucket: inout Bucket) -> Decision {
             bucket.tokens = min(Double(burst), bucket.tokens + (now - bucket.updated) * rate)
             bucket.updated = now
             let allowed = bucket.tokens >= 1
             if allowed { bucket.tokens -= 1 }
-            if shard.current[key] == nil && shard.current.count >= perGeneration {
+            return Decision(allowed: allowed, remaining: Int(bucket.tokens),
+                            retryAfter: allowed ? 0 : (1 - bucket.tokens) / rate,
+                            resetAfter: (Double(burst) - bucket.tokens) / rate)
+        }
+        return shards[Int(UInt(bitPattern: key.hashValue) % 16)].state.withLock { shard in
+            // A key seen lately: one lookup, updated in place.
+            if let index = shard.current.index(forKey: key) { return spend(&shard.current.values[index]) }
+            var bucket = shard.previous.removeValue(forKey: key) ?? Bucket(tokens: Double(burst), updated: now)
+            let decision = spend(&bucket)
+            if shard.current.count >= perGeneration {
                 shard.previous = shard.current
                 shard.current = [:]
                 shard.current.reserveCapacity(perGeneration)
             }
             shard.current[key] = bucket
-            return Decision(allowed: allowed, remaining: Int(bucket.tokens),
-                            retryAfter: allowed ? 0 : (1 - bucket.tokens) / rate,
-                            resetAfter: (Double(burst) - bucket.tokens) / rate)
+            return decision
         }
     }
 
