@@ -13,6 +13,8 @@ public final class Kernel: @unchecked Sendable {
         public var dataDirectory: String
         public var socketPath: String
         public var configuration: Configuration
+        /// `--insecure-plugins-dir`: load plugins that other users could have written.
+        public var allowsInsecurePlugins = false
 
         public init(pluginsDirectory: String, dataDirectory: String, socketPath: String, configuration: Configuration) {
             self.pluginsDirectory = pluginsDirectory
@@ -73,7 +75,8 @@ public final class Kernel: @unchecked Sendable {
         } catch {
             throw KernelError(KN_ERR_INVALID_ARGUMENT, "cannot create directories: \(error)")
         }
-        self.loader = PluginLoader(imagesDirectory: images, host: UnsafePointer(HostAPI.table))
+        self.loader = PluginLoader(imagesDirectory: images, host: UnsafePointer(HostAPI.table),
+                                   checksTrust: !options.allowsInsecurePlugins)
         self.events = EventBus(registry: registry)
         registry.whenSchedulesChange { [events] in
             _ = events.publish(topic: "kernel.schedules.changed", payload: Array("{}".utf8), publisher: "kernel")

@@ -10,9 +10,14 @@ extension Kernel {
     /// admin socket. Returns once the kernel is serving.
     public func start() throws(KernelError) {
         let started = currentMilliseconds()
+        if !options.allowsInsecurePlugins, let problem = PluginTrust.problem(options.pluginsDirectory, what: "plugins directory") {
+            throw KernelError(KN_ERR_FORBIDDEN, "refusing to load plugins: \(problem)")
+        }
         // The admin socket first: it is also the lock that keeps a second
         // kernel off the same data directory before it touches anything.
-        let admin = AdminServer(path: options.socketPath) { [unowned self] request in handleAdmin(request) }
+        let admin = AdminServer(path: options.socketPath, refused: { [unowned self] reason in logger.warning("\(reason)") }) {
+            [unowned self] request in handleAdmin(request)
+        }
         try admin.start()
         removeStaleImages()
         // The watch starts before the scan: a file dropped during the scan is

@@ -30,6 +30,10 @@ struct KernelCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Override a setting: <plugin>.<key>=<value>. Repeatable.")
     var overrides: [String] = []
 
+    @Flag(name: .customLong("insecure-plugins-dir"),
+          help: "Load plugins from a directory or files that other users can write (refused by default).")
+    var insecurePluginsDir = false
+
     @Option(help: "Log level: trace, debug, info, warning, error.")
     var logLevel = "info"
 
@@ -53,9 +57,10 @@ struct KernelCommand: ParsableCommand {
         }
         let pluginsDirectory = absolute(plugins)
         let dataDirectory = absolute(data)
-        let options = Kernel.Options(
+        var options = Kernel.Options(
             pluginsDirectory: pluginsDirectory, dataDirectory: dataDirectory,
             socketPath: socket.map(absolute) ?? "\(dataDirectory)/kernel.sock", configuration: configuration)
+        options.allowsInsecurePlugins = insecurePluginsDir
 
         // Signals are caught before plugins start: a SIGTERM during a slow
         // start still drains and stops them once the start is done.

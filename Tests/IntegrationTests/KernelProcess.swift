@@ -25,7 +25,8 @@ final class KernelProcess {
 
     /// `plugins`: build products copied into the plugins directory before start.
     /// `settings`: extra `--set` values (`http.port=0` is always passed first).
-    init(plugins: [String] = ["libhttp.so", "libhello.so"], settings: [String] = [], configFile: String? = nil) throws {
+    init(plugins: [String] = ["libhttp.so", "libhello.so"], settings: [String] = [], configFile: String? = nil,
+         extraArguments: [String] = []) throws {
         let kernel = try Products.path("kernel")
         root = try makeTemporaryDirectory()
         pluginsDirectory = root + "/plugins"
@@ -42,6 +43,7 @@ final class KernelProcess {
         var arguments = ["--plugins", pluginsDirectory, "--data", dataDirectory, "--socket", socketPath]
         if let configFile { arguments += ["--config", configFile] }
         for setting in ["http.port=0"] + settings { arguments += ["--set", setting] }
+        arguments += extraArguments
         self.arguments = arguments
         process.executableURL = URL(fileURLWithPath: kernel)
         process.arguments = arguments

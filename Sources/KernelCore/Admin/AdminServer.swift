@@ -11,10 +11,14 @@ final class AdminServer: Sendable {
 
     private let path: String
     private let handler: @Sendable ([String: Any]) -> [String: Any]
+    private let refused: @Sendable (String) -> Void
     private let listenFD = Atomic<Int32>(-1)
 
-    init(path: String, handler: @escaping @Sendable ([String: Any]) -> [String: Any]) {
+    /// `refused` hears, in one line, why a connection was turned away.
+    init(path: String, refused: @escaping @Sendable (String) -> Void = { _ in },
+         handler: @escaping @Sendable ([String: Any]) -> [String: Any]) {
         self.path = path
+        self.refused = refused
         self.handler = handler
     }
 
@@ -73,6 +77,15 @@ final class AdminServer: Sendable {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 return
             }
+            if let reason = Self.refusal(ofPeer: client) {
+                // The socket file is 0600 already; this holds even if its mode or path is changed.
+                refused(reason)
+                var data = (try? JSONSerialization.data(withJSONObject: Self.error(id: nil, code: "forbidden", message: reason))) ?? Data()
+                data.append(0x0A)
+                _ = Self.writeAll(client, data)
+                close(client)
+                continue
+            }
             let thread = Thread { [self] in serve(client) }
             thread.name = "kernel.admin.connection"
             thread.start()
@@ -103,6 +116,21 @@ final class AdminServer: Sendable {
             return Self.error(id: nil, code: "invalid_argument", message: "a request is one JSON object per line")
         }
         return handler(request)
+    }
+
+    /// Why a connected peer may not use the socket (SO_PEERCRED): only the
+    /// kernel's own user and root may; nil when it may.
+    static func refusal(ofPeer fd: Int32) -> String? {
+        // struct ucred (Linux), which Glibc's module leaves out without _GNU_SOURCE.
+        struct PeerCredentials { var pid: Int32 = 0; var uid: UInt32 = 0; var gid: UInt32 = 0 }
+        var credentials = PeerCredentials()
+        var length = socklen_t(MemoryLayout<PeerCredentials>.size)
+        let peerCredentialsOption: Int32 = 17 // SO_PEERCRED
+        guard getsockopt(fd, SOL_SOCKET, peerCredentialsOption, &credentials, &length) == 0 else {
+            return "admin socket: cannot read the peer's credentials: \(errnoText())"
+        }
+        if credentials.uid == getuid() || credentials.uid == 0 { return nil }
+        return "admin socket: refused a connection from uid \(credentials.uid) (pid \(credentials.pid)): only uid \(getuid()) and root may use it"
     }
 
     static func error(id: Any?, code: String, message: String, details: [String: Any] = [:]) -> [String: Any] {

@@ -33,10 +33,15 @@ struct PluginImage: @unchecked Sendable {
 struct PluginLoader: @unchecked Sendable {
     let imagesDirectory: String
     let host: UnsafePointer<kn_host_api>
+    /// Refuse files that another user could have written (`PluginTrust`).
+    var checksTrust = true
 
     func open(_ path: String, generation: Int) throws(RejectionError) -> PluginImage {
         func reject(_ reason: String) -> RejectionError { RejectionError(path: path, reason: reason) }
         let openStarted = monotonicMicroseconds()
+        if checksTrust, let problem = PluginTrust.problem(path, what: "plugin file") {
+            throw reject("not trusted: \(problem)")
+        }
 
         switch FileIO.readPrefix(path, count: 4) {
         case .failure(let error): throw reject("cannot read file: \(error)")
