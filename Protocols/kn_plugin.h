@@ -640,10 +640,12 @@ typedef struct kn_error_info {
  * quick and must not block. It may read the call's request metadata
  * ("request.id", "http.method", "http.path", "protocol", ...) and
  * host->call_endpoint, and may rewrite the message and details with
- * host->call_error_rewrite. Handlers run in ascending `order`. After them,
- * unless one rewrote it, the message of an internal error on an outside
- * protocol (http, ws, tcp) is replaced by "internal error" and logged
- * instead: clients never read an internal message by default. */
+ * host->call_error_rewrite (`error` stays valid until the handler returns).
+ * Handlers run in ascending `order`. After them, unless one rewrote its
+ * message, an internal error for a client outside the process (http, ws,
+ * tcp, any transport's) goes out as "internal error" with details
+ * {"request_id": ...}, and the kernel logs what it said instead: clients
+ * never read an internal message by default. */
 typedef void (*kn_error_fn)(void *user_data, kn_call *call, const kn_error_info *error);
 
 typedef struct kn_error_handler_def {
