@@ -55,21 +55,27 @@ let package = Package(
         // The kernel: loader, registry, dispatch, admin socket.
         .target(
             name: "KernelCore",
-            dependencies: ["CKernelABI", "TopicPatterns", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CKernelABI", "TopicPatterns", "PluginSignatures", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "KernelServer",
-            dependencies: ["KernelCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KernelCore", "PluginSignatures", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "KernelCtl",
-            dependencies: ["KernelClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "KernelClient", "PluginSignatures",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
 
         // The Swift plugin SDK: depends on the C ABI only, and does not re-export it.
         .target(name: "KernelSDK", dependencies: ["CKernelABI"]),
         // What the middleware plugins share: which calls a middleware applies to, pattern=value rules.
         .target(name: "MiddlewareKit", dependencies: ["KernelSDK"]),
+        // Pinned plugins: trust files, SHA-256 digests and Ed25519 signatures (the kernel verifies, kernelctl signs).
+        .target(name: "PluginSignatures", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Event topic patterns (`*`, a final `#` or `>`): the kernel's handlers and the pubsub plugin.
         .target(name: "TopicPatterns"),
         // The transport kit: calls started for a client, their items and

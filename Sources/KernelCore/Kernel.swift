@@ -2,6 +2,7 @@ import CKernelABI
 import Dispatch
 import Glibc
 import Logging
+import PluginSignatures
 import Synchronization
 
 /// The kernel: owns the registry, the plugins and the services plugins use
@@ -15,6 +16,8 @@ public final class Kernel: @unchecked Sendable {
         public var configuration: Configuration
         /// `--insecure-plugins-dir`: load plugins that other users could have written.
         public var allowsInsecurePlugins = false
+        /// `--trust FILE`: load only plugins whose digest it pins or whose `.sig` one of its keys made.
+        public var trust: TrustFile?
 
         public init(pluginsDirectory: String, dataDirectory: String, socketPath: String, configuration: Configuration) {
             self.pluginsDirectory = pluginsDirectory
@@ -76,7 +79,7 @@ public final class Kernel: @unchecked Sendable {
             throw KernelError(KN_ERR_INVALID_ARGUMENT, "cannot create directories: \(error)")
         }
         self.loader = PluginLoader(imagesDirectory: images, host: UnsafePointer(HostAPI.table),
-                                   checksTrust: !options.allowsInsecurePlugins)
+                                   checksTrust: !options.allowsInsecurePlugins, trust: options.trust)
         self.events = EventBus(registry: registry)
         registry.whenSchedulesChange { [events] in
             _ = events.publish(topic: "kernel.schedules.changed", payload: Array("{}".utf8), publisher: "kernel")

@@ -13,6 +13,7 @@ struct KernelCtl: ParsableCommand {
             StorageStatus.self, KV.self, Log.self,
             Jobs.self, Queues.self, Schedules.self,
             Events.self, Topics.self,
+            Keygen.self, Sign.self, Verify.self,
         ])
 
     @OptionGroup var options: GlobalOptions

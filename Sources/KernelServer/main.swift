@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import KernelCore
+import PluginSignatures
 import Logging
 
 /// `kernel`: loads the plugins of a directory and serves until SIGTERM/SIGINT.
@@ -29,6 +30,9 @@ struct KernelCommand: ParsableCommand {
 
     @Option(name: .customLong("set"), help: "Override a setting: <plugin>.<key>=<value>. Repeatable.")
     var overrides: [String] = []
+
+    @Option(help: "Trust file: load only plugins whose SHA-256 it pins or whose .sig one of its Ed25519 keys made.")
+    var trust: String?
 
     @Flag(name: .customLong("insecure-plugins-dir"),
           help: "Load plugins from a directory or files that other users can write (refused by default).")
@@ -61,6 +65,13 @@ struct KernelCommand: ParsableCommand {
             pluginsDirectory: pluginsDirectory, dataDirectory: dataDirectory,
             socketPath: socket.map(absolute) ?? "\(dataDirectory)/kernel.sock", configuration: configuration)
         options.allowsInsecurePlugins = insecurePluginsDir
+        if let path = trust ?? configuration.section("kernel")["trust_file"] {
+            do {
+                options.trust = try TrustFile(contentsOfFile: absolute(path))
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
 
         // Signals are caught before plugins start: a SIGTERM during a slow
         // start still drains and stops them once the start is done.

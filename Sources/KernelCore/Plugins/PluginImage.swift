@@ -1,4 +1,5 @@
 import CKernelABI
+import PluginSignatures
 import Glibc
 
 /// A plugin file opened and validated: its image is mapped and its entry
@@ -35,6 +36,8 @@ struct PluginLoader: @unchecked Sendable {
     let host: UnsafePointer<kn_host_api>
     /// Refuse files that another user could have written (`PluginTrust`).
     var checksTrust = true
+    /// With a trust file, only pinned or signed plugins load.
+    var trust: TrustFile?
 
     func open(_ path: String, generation: Int) throws(RejectionError) -> PluginImage {
         func reject(_ reason: String) -> RejectionError { RejectionError(path: path, reason: reason) }
@@ -56,6 +59,11 @@ struct PluginLoader: @unchecked Sendable {
         if let problem = ELFCheck.incompleteness(of: imagePath) {
             unlink(imagePath)
             throw reject("incomplete shared object: \(problem)")
+        }
+        // Pinning is checked on the copy too: the bytes verified are the bytes mapped.
+        if let trust, let problem = PinnedPlugins.problem(image: imagePath, source: path, trust: trust) {
+            unlink(imagePath)
+            throw reject("not trusted: \(problem)")
         }
 
         guard let handle = dlopen(imagePath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
