@@ -1,9 +1,10 @@
+import Dispatch
 import Glibc
 import Synchronization
 
 /// Appends lines to a file through a buffer: a call adds its line under a
 /// lock and goes on; the buffer reaches the file when it holds 64 KiB, or
-/// within 200 ms from a background thread, and at `close`. A kernel killed
+/// 200 ms after its first line (a flush scheduled by that line), and at `close`. A kernel killed
 /// with -9 loses at most those 200 ms of lines.
 final class LogWriter: Sendable {
     private let fd: Int32
@@ -16,13 +17,12 @@ final class LogWriter: Sendable {
     init(path: String) throws {
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw LogFileError(path: path, code: errno) }
-        let thread = Thread(writer: self)
-        thread.start()
     }
 
     func append(_ line: [UInt8]) {
         let full = buffer.withLock { state -> [UInt8]? in
             guard !state.closed else { return nil }
+            if state.bytes.isEmpty { scheduleFlush() }
             state.bytes.append(contentsOf: line)
             state.bytes.append(0x0A)
             guard state.bytes.count >= Self.limit else { return nil }
@@ -30,6 +30,11 @@ final class LogWriter: Sendable {
             return state.bytes
         }
         if let full { write(full) }
+    }
+
+    /// The first line into an empty buffer schedules its write: lines never wait longer than that.
+    private func scheduleFlush() {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(200)) { [weak self] in self?.flush() }
     }
 
     /// Writes what is buffered; returns false once closed.
@@ -69,24 +74,6 @@ final class LogWriter: Sendable {
                     offset += written
                 }
             }
-        }
-    }
-
-    /// The background flush, every 200 ms until closed.
-    private final class Thread: @unchecked Sendable {
-        weak var writer: LogWriter?
-        init(writer: LogWriter) { self.writer = writer }
-        func start() {
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(self).toOpaque()
-            pthread_create(&thread, nil, { context in
-                let me = Unmanaged<Thread>.fromOpaque(context!).takeRetainedValue()
-                while true {
-                    usleep(200_000)
-                    guard let writer = me.writer, writer.flush() else { return nil }
-                }
-            }, context)
-            pthread_detach(thread)
         }
     }
 }
