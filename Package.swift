@@ -52,10 +52,11 @@ let package = Package(
         // The C ABI: one header, nothing to link.
         .systemLibrary(name: "CKernelABI", path: "Protocols"),
 
-        // The kernel: loader, registry, dispatch, admin socket.
+        // The kernel: loader, registry, dispatch, admin socket, supervision.
+        .target(name: "CSupervision"),
         .target(
             name: "KernelCore",
-            dependencies: ["CKernelABI", "TopicPatterns", "PluginSignatures", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CKernelABI", "CSupervision", "TopicPatterns", "PluginSignatures", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "KernelServer",

@@ -347,7 +347,13 @@ typedef void (*kn_item_fn)(void *user_data, kn_call *call, kn_bytes item);
  * has the call (a call cancelled while in its middleware fails with
  * KN_ERR_CANCELLED when it reaches the handler, which then never sees it).
  * The handler should stop and complete the call (call_fail with
- * KN_ERR_CANCELLED); call_send now returns KN_ERR_CANCELLED. */
+ * KN_ERR_CANCELLED); call_send now returns KN_ERR_CANCELLED.
+ * Deadlines: past its deadline (`[kernel] call_timeout_ms`, `timeouts`, or
+ * the client's `x-timeout-ms`) the kernel completes the call with
+ * KN_ERR_TIMEOUT first, then calls on_cancel; the handler's own completion
+ * then returns KN_ERR_ALREADY_COMPLETED, and `call` stays valid until it. The
+ * same happens, with KN_ERR_UNAVAILABLE, to calls still running when an
+ * unload's drain timeout passes. */
 typedef void (*kn_cancel_fn)(void *user_data, kn_call *call);
 
 /* Callback (1.1), streaming endpoints: the starter has room again after a

@@ -18,6 +18,8 @@ public final class Kernel: @unchecked Sendable {
         public var allowsInsecurePlugins = false
         /// `--trust FILE`: load only plugins whose digest it pins or whose `.sig` one of its keys made.
         public var trust: TrustFile?
+        /// Set in a worker started by the supervisor: listening sockets and the admin socket come from it.
+        public var supervisor: SupervisorLink?
 
         public init(pluginsDirectory: String, dataDirectory: String, socketPath: String, configuration: Configuration) {
             self.pluginsDirectory = pluginsDirectory
@@ -29,8 +31,12 @@ public final class Kernel: @unchecked Sendable {
 
     public let options: Options
     public let logger: Logger
-    let registry = Registry()
-    let listeners = ListenerPool()
+    let registry: Registry
+    /// Calls in flight: deadlines, what an unload leaves behind, blocked threads.
+    let watch: CallWatch
+    let listeners: ListenerPool
+    /// Crashes attributed to plugins, and their quarantine (`[kernel] quarantine_after`, `quarantine_window_s`).
+    let crashLedger: CrashLedger
     let events: EventBus
     private(set) var jobs: JobRunner!
     let startedAt = currentMilliseconds()
@@ -42,6 +48,8 @@ public final class Kernel: @unchecked Sendable {
     private(set) var loadOrder: [String] = []
     // Written here and by the directory handling (Kernel+Directory.swift), on the control queue.
     var rejected: [String: (reason: String, at: Int64)] = [:]
+    /// Plugins left out because they crashed the kernel too often, by name.
+    var quarantined: [String: (path: String, quarantine: CrashLedger.Quarantine)] = [:]
     /// Files refused only because a plugin they require was missing: retried
     /// after every successful load.
     var waitingForDependency: Set<String> = []
@@ -80,6 +88,14 @@ public final class Kernel: @unchecked Sendable {
         }
         self.loader = PluginLoader(imagesDirectory: images, host: UnsafePointer(HostAPI.table),
                                    checksTrust: !options.allowsInsecurePlugins, trust: options.trust)
+        self.registry = Registry(limits: try CallLimits(options.configuration))
+        let logger = logger
+        self.watch = CallWatch { message in logger.warning("\(message)") }
+        self.listeners = ListenerPool(broker: options.supervisor)
+        var ledger = CrashLedger(path: options.dataDirectory + "/crashes")
+        ledger.threshold = options.configuration.integer("kernel", "quarantine_after", default: 3)
+        ledger.windowMilliseconds = Int64(options.configuration.integer("kernel", "quarantine_window_s", default: 600)) * 1_000
+        self.crashLedger = ledger
         self.events = EventBus(registry: registry)
         registry.whenSchedulesChange { [events] in
             _ = events.publish(topic: "kernel.schedules.changed", payload: Array("{}".utf8), publisher: "kernel")
@@ -149,7 +165,8 @@ public final class Kernel: @unchecked Sendable {
 
     /// Unloads a plugin: its registrations go at once, calls in flight drain,
     /// its stop hook runs, its listeners close.
-    func unload(name: String, ignoringDependents: Bool = false) throws(KernelError) {
+    @discardableResult
+    func unload(name: String, ignoringDependents: Bool = false) throws(KernelError) -> [String] {
         guard let instance = plugins[name] else { throw KernelError(KN_ERR_NOT_FOUND, "no plugin named '\(name)'") }
         let dependents = plugins.values.filter { $0.image.dependsOn.contains(name) }.map(\.name).sorted()
         guard ignoringDependents || dependents.isEmpty else {
@@ -163,10 +180,11 @@ public final class Kernel: @unchecked Sendable {
         if storesJobs { jobs.setStoreStopping(true) }
         defer { if storesJobs { jobs.setStoreStopping(false) } }
         registry.remove(owner: instance)
-        retire(instance)
+        let leftBehind = retire(instance)
         listeners.close(plugin: name)
         logger.info("unloaded plugin \(name) (generation \(instance.generation))")
         _ = events.publish(topic: "kernel.plugin.unloaded", payload: Array("{\"name\":\"\(name)\"}".utf8), publisher: "kernel")
+        return leftBehind
     }
 
     /// Replaces a running plugin with its file's current content (or `path`):
@@ -208,7 +226,13 @@ public final class Kernel: @unchecked Sendable {
 
     private func open(_ path: String) throws(RejectionError) -> PluginImage {
         generation += 1
-        return try loader.open(path, generation: generation)
+        let image = try loader.open(path, generation: generation)
+        if let quarantine = crashLedger.quarantine(of: image.name, aliases: [PluginFiles.baseName(path)]) {
+            quarantined[image.name] = (path, quarantine)
+            throw RejectionError(path: path, reason: Self.describe(quarantine))
+        }
+        quarantined[image.name] = nil
+        return image
     }
 
     /// init, commit, start: the new instance becomes live, replacing `old`.
@@ -271,11 +295,18 @@ public final class Kernel: @unchecked Sendable {
     }
 
     /// Drains, stops and forgets an instance that is no longer in the registry.
-    func retire(_ instance: PluginInstance) {
+    /// Calls still running at the drain timeout are answered `unavailable`
+    /// and their handlers cancelled; returns what they were.
+    @discardableResult
+    func retire(_ instance: PluginInstance) -> [String] {
         instance.state = .draining
         let drained = instance.drain(timeoutMilliseconds: drainTimeoutMilliseconds)
+        var leftBehind: [String] = []
         if !drained {
-            logger.warning("plugin \(instance.name): \(instance.callsInFlight) calls still in flight after \(drainTimeoutMilliseconds) ms; stopping anyway")
+            let stillRunning = instance.callsInFlight
+            leftBehind = watch.abandon(heldBy: instance)
+            let calls = leftBehind.isEmpty ? "none the kernel dispatched" : leftBehind.joined(separator: ", ")
+            logger.warning("plugin \(instance.name): \(stillRunning) calls still in flight after \(drainTimeoutMilliseconds) ms; stopping anyway. Left behind (answered unavailable, cancelled): \(calls)")
         }
         instance.image.descriptor.stop?(instance.handle)
         instance.state = .stopped
@@ -285,6 +316,7 @@ public final class Kernel: @unchecked Sendable {
             if instance.image.isUnloadSafe { dlclose(instance.image.handle) }
         }
         retired.append(instance)
+        return leftBehind
     }
 
     // MARK: Plugin logging

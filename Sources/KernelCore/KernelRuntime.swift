@@ -15,7 +15,7 @@ extension Kernel {
         }
         // The admin socket first: it is also the lock that keeps a second
         // kernel off the same data directory before it touches anything.
-        let admin = AdminServer(path: options.socketPath, refused: { [unowned self] reason in logger.warning("\(reason)") }) {
+        let admin = AdminServer(path: options.socketPath, adopting: options.supervisor?.adminFD, refused: { [unowned self] reason in logger.warning("\(reason)") }) {
             [unowned self] request in handleAdmin(request)
         }
         try admin.start()
@@ -34,10 +34,12 @@ extension Kernel {
             admin.stop()
             throw error
         }
+        watch.start(blockedAfter: Int64(options.configuration.integer("kernel", "blocked_thread_ms", default: 500)))
         control.sync { loadDirectory() }
         runtime.withLock { $0 = (watcher, admin) }
         _ = events.publish(topic: "kernel.started", payload: Array("{}".utf8), publisher: "kernel")
         logger.info("kernel ready in \(currentMilliseconds() - started) ms: \(plugins.count) plugins, admin socket \(options.socketPath)")
+        options.supervisor?.ready()
     }
 
     /// Stops accepting admin requests and directory changes, then drains and
@@ -53,6 +55,7 @@ extension Kernel {
         _ = events.publish(topic: "kernel.stopping", payload: Array("{}".utf8), publisher: "kernel")
         if !events.flush(milliseconds: 5_000) { logger.warning("kernel.stopping: event handlers still busy after 5 s") }
         control.sync { stopAll() }
+        watch.stop()
         logger.info("kernel stopped")
     }
 }

@@ -9,7 +9,7 @@ struct KernelCtl: ParsableCommand {
         abstract: "Control a running microkernel over its admin socket.",
         subcommands: [
             Status.self, List.self, Info.self, Endpoints.self,
-            Load.self, Unload.self, Reload.self, Call.self,
+            Load.self, Unload.self, Reload.self, Release.self, Call.self,
             StorageStatus.self, KV.self, Log.self,
             Jobs.self, Queues.self, Schedules.self,
             Events.self, Topics.self,
@@ -90,6 +90,18 @@ extension KernelCtl {
         func execute(_ context: Context) throws(CtlError) {
             let result = try context.request("unload", ["name": name])
             try context.emit(result) { Render.change("unloaded", $0) }
+        }
+    }
+
+    struct Release: AdminCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lift a plugin's quarantine (it crashed the kernel too often) and load its file again.")
+        @OptionGroup var options: GlobalOptions
+        @ParentCommand var parent: KernelCtl
+        @Argument(help: "Plugin name.") var name: String
+
+        func execute(_ context: Context) throws(CtlError) {
+            try context.emit(try context.request("release", ["name": name]), human: Render.release)
         }
     }
 

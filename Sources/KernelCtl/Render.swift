@@ -44,6 +44,21 @@ enum Render {
             for file in rejected { files.append([Output.text(file["path"]), Output.text(file["reason"])]) }
             text += "\n\nrejected files:\n" + files.render(indent: "  ")
         }
+        let quarantined = objects(result["quarantined"])
+        if !quarantined.isEmpty {
+            var table = Table("NAME", "CRASHES", "LAST", "WHERE", "PATH")
+            for entry in quarantined {
+                table.append(["name", "crashes", "last_signal", "last_location", "path"].map { Output.text(entry[$0]) })
+            }
+            text += "\n\nquarantined (kernelctl release NAME to load again):\n" + table.render(indent: "  ")
+        }
+        return text
+    }
+
+    static func release(_ result: JSONObject) -> String {
+        var text = "released \(Output.text(result["released"]))"
+        if let loaded = result["loaded"] as? JSONObject { text += "; loaded generation \(Output.text(loaded["generation"]))" }
+        if let reason = result["rejected"] { text += "; not loaded: \(Output.text(reason))" }
         return text
     }
 

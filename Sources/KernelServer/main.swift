@@ -6,6 +6,8 @@ import PluginSignatures
 import Logging
 
 /// `kernel`: loads the plugins of a directory and serves until SIGTERM/SIGINT.
+/// By default a supervisor process holds the sockets and runs the kernel in
+/// a worker process (this executable again), started anew if a plugin crashes it.
 struct KernelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernel",
@@ -37,6 +39,10 @@ struct KernelCommand: ParsableCommand {
     @Flag(name: .customLong("insecure-plugins-dir"),
           help: "Load plugins from a directory or files that other users can write (refused by default).")
     var insecurePluginsDir = false
+
+    @Flag(name: .customLong("no-supervisor"),
+          help: "Run the plugins in this process, for debugging: a plugin that crashes takes the kernel down.")
+    var noSupervisor = false
 
     @Option(help: "Log level: trace, debug, info, warning, error.")
     var logLevel = "info"
@@ -73,12 +79,25 @@ struct KernelCommand: ParsableCommand {
             }
         }
 
+        let link = SupervisorLink.fromEnvironment()
+        if link == nil && !noSupervisor {
+            // This process only supervises: the kernel proper runs in a worker, this executable again.
+            let supervisor = Supervisor(
+                options: .init(socketPath: options.socketPath, dataDirectory: dataDirectory,
+                               arguments: Array(CommandLine.arguments.dropFirst())),
+                logger: Logger(label: "kernel.supervisor"))
+            throw ExitCode(supervisor.run())
+        }
+        options.supervisor = link
+
         // Signals are caught before plugins start: a SIGTERM during a slow
         // start still drains and stops them once the start is done.
         let termination = TerminationSignal()
         let kernel: Kernel
         do {
             kernel = try Kernel(options: options, logger: logger)
+            // Alone, the Swift runtime's detailed backtrace follows the record: no restart waits for it.
+            try CrashGuard.install(ledger: dataDirectory + "/crashes", chaining: link == nil)
             try kernel.start()
         } catch {
             logger.critical("cannot start: \(error)")

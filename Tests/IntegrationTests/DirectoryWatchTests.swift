@@ -79,9 +79,10 @@ final class DirectoryWatchTests: IntegrationTestCase {
         // Frozen, the kernel reads no event; more than the queue holds (fs.inotify.max_queued_events) overflow it.
         let limit = Int((try? String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 16_384
-        kill(kernel.pid, SIGSTOP)
+        let worker = try kernel.workerPID()
+        kill(worker, SIGSTOP)
         var resumed = false
-        defer { if !resumed { kill(kernel.pid, SIGCONT) } }
+        defer { if !resumed { kill(worker, SIGCONT) } }
         let noise = kernel.pluginsDirectory + "/.noise"
         for index in 0...(limit + 100) {
             let fd = open("\(noise)\(index)", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -92,7 +93,7 @@ final class DirectoryWatchTests: IntegrationTestCase {
         XCTAssertEqual(rename(kernel.pluginsDirectory + "/.arriving.tmp", kernel.pluginsDirectory + "/libarriving.so"), 0)
         try FileManager.default.copyItem(atPath: replacement, toPath: kernel.pluginsDirectory + "/.staying.tmp")
         XCTAssertEqual(rename(kernel.pluginsDirectory + "/.staying.tmp", kernel.pluginsDirectory + "/libstaying.so"), 0)
-        kill(kernel.pid, SIGCONT)
+        kill(worker, SIGCONT)
         resumed = true
 
         XCTAssertNotNil(kernel.waitForLogLine(containing: ["overflowed"], timeout: 20), "no overflow reported:\n\(kernel.log())")

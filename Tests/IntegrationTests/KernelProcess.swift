@@ -49,7 +49,13 @@ final class KernelProcess {
         process.arguments = arguments
     }
 
+    /// The `kernel` process: the supervisor, unless started with `--no-supervisor`.
     var pid: Int32 { process.processIdentifier }
+    /// The process that runs the plugins (the supervisor's worker), from `status`.
+    func workerPID() throws -> Int32 {
+        guard let pid = try adminResult("status")["pid"] as? Int else { throw SetupError("status has no pid") }
+        return Int32(pid)
+    }
     var isRunning: Bool { process.isRunning }
 
     /// Starts the kernel and waits until the admin socket answers `status`

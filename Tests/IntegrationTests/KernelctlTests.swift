@@ -29,7 +29,8 @@ final class KernelctlTests: IntegrationTestCase {
         let result = try kernelctl(kernel, ["--json", "status"])
         assertSuccess(result, "--json status")
         let status = json(result)
-        XCTAssertEqual(status?["pid"] as? Int, Int(kernel.pid))
+        XCTAssertEqual((status?["supervisor"] as? [String: Any])?["pid"] as? Int, Int(kernel.pid))
+        XCTAssertEqual(status?["pid"] as? Int, Int(try kernel.workerPID()))
         let listeners = status?["listeners"] as? [[String: Any]] ?? []
         XCTAssertTrue(listeners.contains { $0["plugin"] as? String == "http" && $0["port"] as? Int == kernel.httpPort },
                       "listeners: \(listeners)")

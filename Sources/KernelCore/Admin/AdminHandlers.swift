@@ -27,8 +27,10 @@ extension Kernel {
             result = requireString(args, "name").flatMap { name in
                 control.sync {
                     do throws(KernelError) {
-                        try unload(name: name)
-                        return .success(["name": name])
+                        let leftBehind = try unload(name: name)
+                        var result: [String: Any] = ["name": name]
+                        if !leftBehind.isEmpty { result["left_behind"] = leftBehind }
+                        return .success(result)
                     } catch {
                         return .failure(error)
                     }
@@ -38,6 +40,8 @@ extension Kernel {
             result = requireString(args, "name").flatMap { name in
                 control.sync { lifecycleResult { () throws(RejectionError) in try reload(name: name, path: args["path"] as? String) } }
             }
+        case "release":
+            result = requireString(args, "name").flatMap { name in control.sync { release(name: name) } }
         case "call":
             result = requireString(args, "endpoint").flatMap { adminCall($0, args) }
         default:
@@ -80,7 +84,7 @@ extension Kernel {
     // MARK: Reports
 
     private func statusReport() -> [String: Any] {
-        [
+        var report: [String: Any] = [
             "pid": Int(getpid()),
             "abi": ["major": Int(KN_ABI_MAJOR), "minor": Int(KN_ABI_MINOR)],
             "uptime_ms": Int(currentMilliseconds() - startedAt),
@@ -93,10 +97,15 @@ extension Kernel {
             "listeners": listeners.all.map { ["host": $0.host, "port": Int($0.port), "plugin": $0.plugin] },
             "transports": registry.allTransports.map { ["name": $0.name, "plugin": $0.owner.name] },
             "jobs": ["succeeded": jobs.stats.succeeded, "failed": jobs.stats.failed],
+            "supervised": options.supervisor != nil,
         ]
+        if let link = options.supervisor {
+            report["supervisor"] = ["pid": Int(link.supervisorPID), "worker_restarts": link.restarts]
+        }
+        return report
     }
 
-    private func summary(_ instance: PluginInstance) -> [String: Any] {
+    func summary(_ instance: PluginInstance) -> [String: Any] {
         [
             "name": instance.name,
             "version": instance.image.version,
@@ -113,6 +122,7 @@ extension Kernel {
         [
             "plugins": loadOrder.compactMap { plugins[$0] }.map(summary),
             "rejected": rejected.sorted { $0.key < $1.key }.map { ["path": $0.key, "reason": $0.value.reason, "at_ms": Int($0.value.at)] },
+            "quarantined": quarantineReport(),
         ]
     }
 

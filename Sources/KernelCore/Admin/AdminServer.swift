@@ -13,18 +13,44 @@ final class AdminServer: Sendable {
     private let handler: @Sendable ([String: Any]) -> [String: Any]
     private let refused: @Sendable (String) -> Void
     private let listenFD = Atomic<Int32>(-1)
+    /// A socket bound and listening already (the supervisor's), served as is.
+    private let adoptedFD: Int32?
 
     /// `refused` hears, in one line, why a connection was turned away.
-    init(path: String, refused: @escaping @Sendable (String) -> Void = { _ in },
+    init(path: String, adopting adoptedFD: Int32? = nil, refused: @escaping @Sendable (String) -> Void = { _ in },
          handler: @escaping @Sendable ([String: Any]) -> [String: Any]) {
         self.path = path
+        self.adoptedFD = adoptedFD
         self.refused = refused
         self.handler = handler
     }
 
     func start() throws(KernelError) {
+        let fd: Int32
+        if let adoptedFD { fd = adoptedFD } else { fd = try Self.bindSocket(path) }
+        listenFD.store(fd, ordering: .releasing)
+        let thread = Thread { [self] in acceptLoop(fd) }
+        thread.name = "kernel.admin"
+        thread.start()
+    }
+
+    func stop() {
+        let fd = listenFD.exchange(-1, ordering: .acquiringAndReleasing)
+        guard fd >= 0 else { return }
+        // The supervisor's socket stays bound and listening for the next worker:
+        // not shut down, and left open until this process exits.
+        if adoptedFD != nil { return }
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+        unlink(path)
+    }
+
+    /// Binds and listens on the socket at `path` (0600), after checking no
+    /// kernel serves it: the socket is also the lock that keeps a second
+    /// kernel off a data directory.
+    static func bindSocket(_ path: String) throws(KernelError) -> Int32 {
         guard path.utf8.count < 108 else { throw KernelError(1, "socket path too long (max 107 bytes): \(path)") }
-        try removeStaleSocket()
+        try removeStaleSocket(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw KernelError(1, "socket: \(errnoText())") }
         var address = Self.address(path)
@@ -39,34 +65,27 @@ final class AdminServer: Sendable {
             throw KernelError(1, message)
         }
         chmod(path, 0o600)
-        listenFD.store(fd, ordering: .releasing)
-        let thread = Thread { [self] in acceptLoop(fd) }
-        thread.name = "kernel.admin"
-        thread.start()
+        return fd
     }
 
-    func stop() {
-        let fd = listenFD.exchange(-1, ordering: .acquiringAndReleasing)
-        if fd >= 0 {
-            shutdown(fd, Int32(SHUT_RDWR))
-            close(fd)
-            unlink(path)
-        }
-    }
-
-    private func removeStaleSocket() throws(KernelError) {
+    private static func removeStaleSocket(_ path: String) throws(KernelError) {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard info.st_mode & S_IFMT == S_IFSOCK else {
             throw KernelError(1, "\(path) exists and is not a socket; not removing it")
         }
-        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(probe) }
-        var address = Self.address(path)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        // A kernel killed a moment ago may leave a worker that is still dying: asked again for up to a second.
+        for attempt in 0..<10 {
+            let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            var address = Self.address(path)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            close(probe)
+            if connected != 0 { break }
+            if attempt == 9 { throw KernelError(1, "another kernel is listening on \(path)") }
+            usleep(100_000)
         }
-        if connected == 0 { throw KernelError(1, "another kernel is listening on \(path)") }
         unlink(path)
     }
 
@@ -162,39 +181,4 @@ final class AdminServer: Sendable {
         }
         return address
     }
-}
-
-/// Reads `\n`-terminated lines from a socket, refusing lines over a limit.
-struct LineReader {
-    let fd: Int32
-    let maxLength: Int
-    private var buffer: [UInt8] = []
-    private var scanned = 0
-
-    init(fd: Int32, maxLength: Int) {
-        self.fd = fd
-        self.maxLength = maxLength
-    }
-
-    mutating func next() -> Result<[UInt8], LineError>? {
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            if let newline = buffer[scanned...].firstIndex(of: 0x0A) {
-                let line = Array(buffer[..<newline])
-                buffer.removeSubrange(...newline)
-                scanned = 0
-                return .success(line)
-            }
-            scanned = buffer.count
-            if buffer.count > maxLength { return .failure(LineError(message: "line longer than \(maxLength) bytes")) }
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return nil }
-            buffer.append(contentsOf: chunk[..<n])
-        }
-    }
-}
-
-struct LineError: Error {
-    let message: String
 }

@@ -29,17 +29,22 @@ final class Call: @unchecked Sendable {
     var failureRevision: FailureRevision?
 
     private(set) var running: ResolvedEndpoint?
+    /// The limits that counted this call in (released at completion).
+    var admittedPolicy: CallLimits.Policy?
+    /// After a deadline completed the call, whoever holds the handle keeps
+    /// it valid until their own completion attempt (or `next`): this reference.
+    let lateHold = Atomic<Bool>(false)
     private var stage = 0
     private var callbacks = kn_call_callbacks()
     private var observers: [(function: kn_complete_fn, userData: UnsafeMutableRawPointer?)] = []
-    private var dispatched = false
+    private(set) var dispatched = false
     /// "call.preflight" (1.4): the middleware runs, the handler never does.
     private var isPreflight = false
-    private let completed = Atomic<Bool>(false)
-    private let cancelled = Atomic<Bool>(false)
+    let completed = Atomic<Bool>(false)
+    let cancelled = Atomic<Bool>(false)
     /// Set once the handler has been called: only then do on_item and
     /// on_cancel reach it (a middleware may still hold the call before).
-    private let handlerReached = Atomic<Bool>(false)
+    let handlerReached = Atomic<Bool>(false)
     /// The starter ended the client's items before the handler had the call:
     /// the end is delivered as soon as it has.
     private let endPending = Atomic<Bool>(false)
@@ -175,12 +180,16 @@ final class Call: @unchecked Sendable {
             fail(KN_ERR_INVALID_ARGUMENT, "endpoint '\(name)' streams; its caller must take items")
             return
         }
+        guard targetIsJob || admit(target) else { return }
         next()
     }
 
     /// Passes the call to the next middleware, or to the handler.
     func next() {
-        guard !completed.load(ordering: .acquiring), let running else { return }
+        guard !completed.load(ordering: .acquiring), let running else {
+            releaseLateHold()
+            return
+        }
         let index = stage
         stage += 1
         if index < running.steps.count {
@@ -198,7 +207,9 @@ final class Call: @unchecked Sendable {
                 respond(.empty, contentType: nil)
                 return
             }
+            let entered = kernel.watch.threads.enter(running.endpoint)
             running.handler(running.handlerUserData, handle)
+            kernel.watch.threads.leave(entered)
             // A plain load first: the exchange (a locked instruction) only when an end waits.
             if endPending.load(ordering: .sequentiallyConsistent) && endPending.exchange(false, ordering: .sequentiallyConsistent) {
                 _ = push(.empty)
@@ -296,7 +307,14 @@ final class Call: @unchecked Sendable {
     private func complete(status: kn_status, body: kn_bytes, contentType: UnsafePointer<CChar>?,
                           message: kn_bytes, details: kn_bytes) -> kn_status {
         guard dispatched else { return KN_ERR_INVALID_ARGUMENT }
-        if completed.exchange(true, ordering: .acquiringAndReleasing) { return KN_ERR_ALREADY_COMPLETED }
+        if completed.exchange(true, ordering: .acquiringAndReleasing) {
+            releaseLateHold()
+            return KN_ERR_ALREADY_COMPLETED
+        }
+        if let policy = admittedPolicy {
+            kernel.registry.limits?.release(policy)
+            kernel.watch.untrack(self)
+        }
         // Error handlers may rewrite a failure; the revision lives until the callbacks are done.
         let revision = status == KN_OK ? nil : reviseFailure(status: status, message: message, details: details)
         defer { withExtendedLifetime(revision) {} }

@@ -70,6 +70,9 @@ struct PluginLoader: @unchecked Sendable {
             let message = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw reject("dlopen failed: \(message.split(separator: ":", maxSplits: 1).last.map(String.init) ?? message)")
         }
+        // Recorded before any of its code runs: a fault in its constructors or
+        // entry point names the file; later ones name the plugin.
+        CrashGuard.record(handle: handle, name: PluginFiles.baseName(path))
         guard let symbol = dlsym(handle, KN_ENTRY_SYMBOL) else {
             dlclose(handle)
             throw reject("no \(KN_ENTRY_SYMBOL) symbol exported")
@@ -80,6 +83,7 @@ struct PluginLoader: @unchecked Sendable {
         }
         let descriptor = try Self.validate(returned, reject: reject)
         let name = String(cString: descriptor.name)
+        CrashGuard.record(handle: handle, name: name)
         var image = PluginImage(
             sourcePath: path, imagePath: imagePath, generation: generation, openStarted: openStarted, handle: handle, descriptor: descriptor, name: name,
             version: optionalString(descriptor.version) ?? "0",

@@ -25,7 +25,7 @@ final class Registry: Sendable {
         /// The pubsub service (every plugin publish asks for it).
         var pubsub: ServiceEntry?
 
-        mutating func rebuild() {
+        mutating func rebuild(limits: CallLimits?) {
             let all = byOwner.values.map(\.registrations)
             endpoints = Dictionary(all.flatMap(\.endpoints).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             middleware = all.flatMap(\.middleware).sorted { ($0.order, $0.sequence) < ($1.order, $1.sequence) }
@@ -43,7 +43,9 @@ final class Registry: Sendable {
             topicHandlers = [:]
             pubsub = services[KN_PUBSUB_SERVICE]?.first { $0.major == UInt32(KN_PUBSUB_MAJOR) }
             resolved = endpoints.mapValues { endpoint in
-                ResolvedEndpoint(endpoint: endpoint, chain: middleware.filter { $0.applies(to: endpoint.name) })
+                ResolvedEndpoint(endpoint: endpoint, chain: middleware.filter { $0.applies(to: endpoint.name) },
+                                 policy: limits?.policy(for: endpoint.name, unary: endpoint.kind == UInt32(KN_ENDPOINT_UNARY))
+                                    ?? CallLimits.unlimited)
             }
         }
     }
@@ -59,7 +61,10 @@ final class Registry: Sendable {
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
-    init() {}
+    /// Deadlines and in-flight limits, resolved into each endpoint (none when nil).
+    let limits: CallLimits?
+
+    init(limits: CallLimits? = nil) { self.limits = limits }
 
     /// Sets what runs after every change of the set of schedules.
     func whenSchedulesChange(_ observer: @escaping @Sendable () -> Void) {
@@ -188,7 +193,7 @@ final class Registry: Sendable {
             let before = state.schedules
             if let replacing { state.byOwner[ObjectIdentifier(replacing)] = nil }
             state.byOwner[ObjectIdentifier(owner)] = (owner, registrations)
-            state.rebuild()
+            state.rebuild(limits: limits)
             return before != state.schedules
         }
         if changed { schedulesChanged() }
@@ -200,7 +205,7 @@ final class Registry: Sendable {
         let (removed, changed) = state.withLock { state in
             let before = state.schedules
             let removed = state.byOwner.removeValue(forKey: ObjectIdentifier(owner))
-            state.rebuild()
+            state.rebuild(limits: limits)
             return (removed?.registrations, before != state.schedules)
         }
         if changed { schedulesChanged() }

@@ -19,9 +19,12 @@ final class ResolvedEndpoint: @unchecked Sendable {
     let handlerUserData: UnsafeMutableRawPointer?
     /// Each plugin the call passes through, once: they count it in flight.
     let holders: ContiguousArray<Unmanaged<PluginInstance>>
+    /// Its deadline and in-flight limit (`CallLimits`).
+    let policy: CallLimits.Policy
 
-    init(endpoint: EndpointEntry, chain: [MiddlewareEntry]) {
+    init(endpoint: EndpointEntry, chain: [MiddlewareEntry], policy: CallLimits.Policy = CallLimits.unlimited) {
         self.endpoint = endpoint
+        self.policy = policy
         self.chain = chain
         steps = ContiguousArray(chain.map { Step(function: $0.function, userData: $0.userData) })
         handler = endpoint.handler

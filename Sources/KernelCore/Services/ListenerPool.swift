@@ -9,6 +9,10 @@ import Synchronization
 /// reloaded, the new version gets a duplicate of the same socket, so the port
 /// stays bound and connections queue in the backlog while the versions swap.
 /// The socket is closed only when its plugin is unloaded.
+///
+/// Under a supervisor, the supervisor's pool binds and keeps the sockets
+/// (`broker`) and this one only records what its plugins hold, so the
+/// sockets also outlive the worker process.
 final class ListenerPool: Sendable {
     struct Listener: Sendable {
         let plugin: String
@@ -19,12 +23,16 @@ final class ListenerPool: Sendable {
     }
 
     private let listeners = Mutex<[Listener]>([])
+    private let broker: SupervisorLink?
+
+    init(broker: SupervisorLink? = nil) { self.broker = broker }
 
     var all: [Listener] { listeners.withLock { $0 } }
 
     /// A duplicate of the plugin's listener on host:port, created if needed.
     func listen(plugin: String, host: String, port: UInt16) -> Result<Listener, KernelError> {
-        listeners.withLock { listeners in
+        if let broker { return listen(plugin: plugin, host: host, port: port, from: broker) }
+        return listeners.withLock { listeners in
             let existing = listeners.first { $0.plugin == plugin && $0.host == host && $0.requestedPort == port }
             let listener: Listener
             if let existing {
@@ -44,6 +52,19 @@ final class ListenerPool: Sendable {
         }
     }
 
+    private func listen(plugin: String, host: String, port: UInt16, from broker: SupervisorLink) -> Result<Listener, KernelError> {
+        broker.listen(plugin: plugin, host: host, port: port).map { received in
+            let listener = Listener(plugin: plugin, host: host, requestedPort: port, port: received.port, fd: received.fd)
+            listeners.withLock { listeners in
+                // The supervisor keeps the socket: recorded here without a descriptor.
+                if !listeners.contains(where: { $0.plugin == plugin && $0.host == host && $0.requestedPort == port }) {
+                    listeners.append(Listener(plugin: plugin, host: host, requestedPort: port, port: received.port, fd: -1))
+                }
+            }
+            return listener
+        }
+    }
+
     static func key(host: String, port: UInt16) -> String { "\(host)|\(port)" }
 
     /// Closes the plugin's listeners but those in `keeping` (unload: none kept;
@@ -57,7 +78,8 @@ final class ListenerPool: Sendable {
             listeners.removeAll(where: isClosing)
             return closing
         }
-        for listener in closing { Glibc.close(listener.fd) }
+        broker?.close(plugin: plugin, keeping: keeping)
+        for listener in closing where listener.fd >= 0 { Glibc.close(listener.fd) }
     }
 
     func closeAll() {
@@ -65,8 +87,22 @@ final class ListenerPool: Sendable {
             defer { listeners.removeAll() }
             return listeners
         }
-        for listener in closing { Glibc.close(listener.fd) }
+        for plugin in Set(closing.map(\.plugin)) { broker?.close(plugin: plugin, keeping: []) }
+        for listener in closing where listener.fd >= 0 { Glibc.close(listener.fd) }
     }
+
+    /// Closes every socket whose "plugin|host|port" is not in `claimed` (the
+    /// supervisor, once a new worker has started: plugins it no longer loads).
+    func close(unclaimed claimed: Set<String>) {
+        let closing = listeners.withLock { listeners in
+            let isClosing = { (listener: Listener) in !claimed.contains(Self.claim(listener.plugin, listener.host, listener.requestedPort)) }
+            defer { listeners.removeAll(where: isClosing) }
+            return listeners.filter(isClosing)
+        }
+        for listener in closing where listener.fd >= 0 { Glibc.close(listener.fd) }
+    }
+
+    static func claim(_ plugin: String, _ host: String, _ port: UInt16) -> String { "\(plugin)|\(host)|\(port)" }
 
     private static func bind(host: String, port: UInt16) -> Result<(Int32, UInt16), KernelError> {
         var hints = addrinfo()

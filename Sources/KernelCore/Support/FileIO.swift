@@ -16,6 +16,22 @@ enum FileIO {
         return .success(Array(bytes[0..<n]))
     }
 
+    /// A whole (small) file.
+    static func read(_ path: String) -> Result<[UInt8], Failure> {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(Failure(description: errnoText())) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { return .failure(Failure(description: errnoText())) }
+            if n == 0 { return .success(bytes) }
+            bytes.append(contentsOf: chunk[..<n])
+        }
+    }
+
     /// Copies a file in the kernel (sendfile), without passing it through memory here.
     static func copy(_ source: String, to target: String) throws(Failure) {
         let input = Glibc.open(source, O_RDONLY | O_CLOEXEC)

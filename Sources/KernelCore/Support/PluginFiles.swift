@@ -15,6 +15,11 @@ enum PluginFiles {
     }
 
     /// `*.so`, not hidden: editors and copy tools write hidden temporaries.
+    /// The file's name without its directory ("libhello.so").
+    static func baseName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
     static func isPluginFileName(_ name: String) -> Bool {
         name.hasSuffix(".so") && !name.hasPrefix(".")
     }
