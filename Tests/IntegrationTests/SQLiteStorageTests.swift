@@ -34,7 +34,8 @@ final class SQLiteStorageTests: StorageTestCase {
     /// the file (reads ignore them at once; the sweep frees the rows).
     func testExpiredKeysAreSweptAtTheConfiguredPeriod() throws {
         let kernel = try startStorageKernel(settings: ["storage.ttl_sweep_ms=100"])
-        try ok(kernel, "probe.kv.put", ["key": "short", "value": "v", "ttl_ms": 200])
+        // Long enough to be counted first on a busy machine; short of the default 5 s period.
+        try ok(kernel, "probe.kv.put", ["key": "short", "value": "v", "ttl_ms": 1_500])
         try ok(kernel, "probe.kv.put", ["key": "kept", "value": "v"])
         let path = kernel.dataDirectory + "/plugins/storage/storage.sqlite"
         func rows() throws -> Int {
