@@ -278,8 +278,12 @@ public struct JSONScanner {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// A scalar also ends where a string or a nested value would begin: the
+    /// separator check then refuses `1"x"`, which a scan of the enclosing
+    /// value (`skipNested`) would read as a number and a string.
     private static func endsScalar(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: ",") || byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") || isSpace(byte)
+            || byte == quote || byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[")
     }
 
     private static func isSpace(_ byte: UInt8) -> Bool {

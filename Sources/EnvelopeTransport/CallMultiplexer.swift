@@ -203,6 +203,17 @@ package final class CallMultiplexer {
         if calls.isEmpty { connection?.closeAfterDrain() }
     }
 
+    /// The client can send nothing more (a TCP FIN): the streams it had not
+    /// ended end now, as if it had sent `end` (a bidirectional handler waiting
+    /// for items would otherwise wait forever), then the connection quiesces.
+    package func clientInputEnded() {
+        for call in calls.values where call.isStream && !call.isSubscription && !call.clientEnded {
+            call.clientEnded = true
+            call.endItems()
+        }
+        quiesce()
+    }
+
     /// The connection is gone: every call in flight is cancelled, so handlers learn of it.
     package func connectionClosed() {
         guard !closed else { return }

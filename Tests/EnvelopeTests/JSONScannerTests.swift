@@ -196,6 +196,20 @@ final class JSONScannerTests: XCTestCase {
         assertMalformed(#"{"\uZZZZ":1}"#)
     }
 
+    /// Found by Tests/Fuzz (json-scanner): the member scan read `1"` as one
+    /// number, while the scan of an enclosing value (`isValue`, nested
+    /// objects) read a number and the start of a string, so the two disagreed.
+    func testAScalarEndsWhereAStringOrANestedValueBegins() {
+        assertMalformed(#"{"a":1"}"#)
+        assertMalformed(#"{"a":1"x"}"#)
+        assertMalformed(#"{"a":true"x"}"#)
+        assertMalformed(#"{"a":1{}"#)
+        assertMalformed(#"{"a":1[}"#)
+        assertMalformed(#"{"id":4:"stream","endpoint":"ticker"}"#)
+        let bytes = Array(#"{"a":1"}"#.utf8)
+        XCTAssertFalse(bytes.withUnsafeBytes { JSONScanner.isValue($0) })
+    }
+
     // MARK: Deep nesting
 
     func testTenThousandNestedObjectsScan() throws {

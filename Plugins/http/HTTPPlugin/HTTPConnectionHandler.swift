@@ -121,7 +121,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 try call.target(route: preflightMethod ?? head.method.rawValue, path: path)
             }
         } catch {
-            sendError(error, version: head.version, close: error.code == .internal)
+            // The client's `Connection: close` (or HTTP/1.0 without keep-alive) holds for these answers too.
+            sendError(error, version: head.version, close: error.code == .internal || !head.isKeepAlive)
             return
         }
 

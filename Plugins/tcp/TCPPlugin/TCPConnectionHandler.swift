@@ -21,6 +21,13 @@ final class TCPConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
     private var multiplexer: CallMultiplexer?
     private var context: ChannelHandlerContext?
     private var failing = false
+    /// When the last whole frame arrived: bytes that trickle in without
+    /// completing one (slowloris) do not keep an idle connection open.
+    private var lastFrame = NIODeadline.now()
+    private var frameClock: RepeatedTask?
+    /// The client's FIN: what is still running gets the idle timeout to finish
+    /// (a stream of the client that also closed would otherwise hold the connection forever).
+    private var inputClosedAt: NIODeadline?
 
     init(kernel: PluginContext, settings: EnvelopeSettings, life: ServerLife) {
         self.kernel = kernel
@@ -32,9 +39,23 @@ final class TCPConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
         self.context = context
         multiplexer = CallMultiplexer(kernel: kernel, settings: settings, protocolName: "tcp", channel: context.channel,
                                       life: life, connection: self)
+        let idle = settings.idleTimeout.timeAmount
+        frameClock = context.eventLoop.scheduleRepeatedTask(initialDelay: idle, delay: max(.nanoseconds(idle.nanoseconds / 4), .milliseconds(50))) {
+            [weak self] _ in
+            guard let self, let context = self.context else { return }
+            let now = NIODeadline.now()
+            if let closedAt = self.inputClosedAt, now - closedAt >= idle {
+                self.multiplexer?.connectionClosed() // cancels what is left
+                context.close(promise: nil)
+            } else if self.multiplexer?.isIdle ?? true, now - self.lastFrame >= idle {
+                context.close(promise: nil)
+            }
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        frameClock?.cancel()
+        frameClock = nil
         self.context = nil
     }
 
@@ -42,6 +63,7 @@ final class TCPConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failing, let multiplexer else { return }
+        lastFrame = .now()
         multiplexer.beginRead()
         switch unwrapInboundIn(data) {
         case .message(let envelope):
@@ -95,7 +117,8 @@ final class TCPConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
             multiplexer?.quiesce()
         } else if let event = event as? ChannelEvent, event == .inputClosed {
             // The client sent everything and waits for the answers: close once they are written.
-            multiplexer?.quiesce()
+            inputClosedAt = .now()
+            multiplexer?.clientInputEnded()
         } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
             if multiplexer?.isIdle ?? true { context.close(promise: nil) }
         } else {

@@ -27,10 +27,11 @@ struct DeflateAgreement: Equatable, Sendable {
             var acceptable = true
             var seen = Set<String>()
             for parameter in parts.dropFirst() {
-                let pair = parameter.split(separator: "=", maxSplits: 1).map {
+                let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
                     $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
                 }
-                let name = pair[0].lowercased()
+                // An empty parameter ("permessage-deflate; ; x" or ";=") is not a parameter: the offer is invalid.
+                guard let name = pair.first?.lowercased(), !name.isEmpty else { acceptable = false; break }
                 // A parameter given twice makes the offer invalid (RFC 7692 section 7).
                 guard seen.insert(name).inserted else { acceptable = false; break }
                 switch name {

@@ -58,6 +58,13 @@ struct WSPlugin: Plugin {
             })
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(IdleStateHandler(allTimeout: settings.envelope.idleTimeout.timeAmount))
+        // Until it upgrades, a connection lives at most the idle timeout, however
+        // slowly its bytes trickle in (slowloris); the upgrade removes PlainHTTPHandler.
+        let upgradeDeadline = channel.eventLoop.scheduleTask(in: settings.envelope.idleTimeout.timeAmount) { [weak channel] in
+            guard let channel, (try? channel.pipeline.syncOperations.handler(type: PlainHTTPHandler.self)) != nil else { return }
+            channel.close(promise: nil)
+        }
+        channel.closeFuture.whenComplete { _ in upgradeDeadline.cancel() }
         try sync.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }), withErrorHandling: true)
         try sync.addHandler(PlainHTTPHandler())

@@ -39,7 +39,7 @@ struct RoutePattern: Sendable, CustomStringConvertible {
 
     /// Nil when the pattern is malformed (empty parameter name, `*` not last).
     init?(_ path: String) {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        let parts = Self.split(path)
         var segments: [Segment] = []
         for (index, part) in parts.enumerated() {
             if part == "*" {
@@ -59,7 +59,7 @@ struct RoutePattern: Sendable, CustomStringConvertible {
 
     /// The captured parameters when `path` matches, else nil.
     func match(_ path: String) -> [(String, String)]? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        let parts = Self.split(path)
         var captures: [(String, String)] = []
         for (index, segment) in segments.enumerated() {
             switch segment {
@@ -74,6 +74,13 @@ struct RoutePattern: Sendable, CustomStringConvertible {
             }
         }
         return parts.count == segments.count ? captures : nil
+    }
+
+    /// The non-empty segments between `/` scalars. Not `Character`s: a
+    /// combining mark after a `/` joins it into one grapheme, which a
+    /// `Character` split would not cut.
+    private static func split(_ path: String) -> [Substring] {
+        path.unicodeScalars.split(separator: "/", omittingEmptySubsequences: true).map(Substring.init)
     }
 }
 

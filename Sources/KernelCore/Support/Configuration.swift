@@ -18,22 +18,29 @@ public struct Configuration: Sendable {
 
     public init(parsing text: String) throws(KernelError) {
         var section = "kernel"
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingWhitespace()
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("[") {
-                guard line.hasSuffix("]"), line.count > 2 else {
-                    throw KernelError(1, "config line \(number + 1): malformed section header '\(line)'")
+        // Lines and delimiters are found by scalar, not Character: "\r\n" is one
+        // Character (a CRLF file would be one line), and a combining mark makes
+        // one Character of the delimiter before it (`[`, `=` or `"` and U+0301).
+        for (number, rawLine) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(rawLine).trimmingWhitespace().unicodeScalars
+            guard let first = line.first, first != "#", first != ";" else { continue }
+            if first == "[" {
+                // `[ ]` is as empty as `[]`: its keys would land in a section nobody reads.
+                let name = line.last == "]" && line.count > 2 ? String(line.dropFirst().dropLast()).trimmingWhitespace() : ""
+                guard !name.isEmpty else {
+                    throw KernelError(1, "config line \(number + 1): malformed section header '\(String(line))'")
                 }
-                section = String(line.dropFirst().dropLast()).trimmingWhitespace()
+                section = name
                 continue
             }
             guard let equals = line.firstIndex(of: "=") else {
-                throw KernelError(1, "config line \(number + 1): expected 'key = value', found '\(line)'")
+                throw KernelError(1, "config line \(number + 1): expected 'key = value', found '\(String(line))'")
             }
             let key = String(line[..<equals]).trimmingWhitespace()
             var value = String(line[line.index(after: equals)...]).trimmingWhitespace()
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            if value.unicodeScalars.count >= 2, value.unicodeScalars.first == "\"", value.unicodeScalars.last == "\"" {
+                value = String(value.unicodeScalars.dropFirst().dropLast())
+            }
             guard !key.isEmpty else { throw KernelError(1, "config line \(number + 1): empty key") }
             sections[section, default: [:]][key] = value
         }
@@ -61,10 +68,12 @@ public struct Configuration: Sendable {
 }
 
 extension StringProtocol {
+    /// Trimmed by scalar: a prepended mark (U+070F) and the space after it
+    /// are one Character, which is not white space as a whole.
     func trimmingWhitespace() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first.isWhitespace { slice.removeFirst() }
-        while let last = slice.last, last.isWhitespace { slice.removeLast() }
-        return String(slice)
+        var scalars = Substring(self).unicodeScalars
+        while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
+        while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
+        return String(scalars)
     }
 }
