@@ -95,7 +95,9 @@ print(ports["http"], ports["ws"], ports["tcp"])' 2>/dev/null); then
 done
 [ -n "$ports" ] || { echo "the kernel was not ready within 60 s; log in $work/kernel.log" >&2; exit 1; }
 read -r http_port ws_port tcp_port <<<"$ports"
-echo "soak: ${minutes} min, kernel pid $kernel_pid, http $http_port, ws $ws_port, tcp $tcp_port, work dir $work" >&2
+# The worker runs the plugins (the kernel process supervises it): it is what is sampled, and it must never be replaced.
+worker_pid=$("$kernelctl" --socket "$socket" --json status | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
+echo "soak: ${minutes} min, kernel pid $kernel_pid (worker $worker_pid), http $http_port, ws $ws_port, tcp $tcp_port, work dir $work" >&2
 echo "      reload of '$reload' every ${reload_every} s, samples every ${sample_every} s" >&2
 
 http_clients=0
@@ -141,7 +143,7 @@ fi
 
 status=0
 python3 "$repo/Benchmarks/soak/soak_load.py" --http "$http_port" --ws "$ws_port" --tcp "$tcp_port" \
-  --socket "$socket" --pid "$kernel_pid" --kernelctl "$kernelctl" --seconds "$seconds" --out "$work" \
+  --socket "$socket" --pid "$worker_pid" --kernelctl "$kernelctl" --seconds "$seconds" --out "$work" \
   --reload "$reload" --reload-every "$reload_every" --sample-every "$sample_every" --pubsub \
   --http-clients "$http_clients" ${wrk_prefix:+--wrk-prefix "$wrk_prefix"} || status=$?
 
@@ -164,8 +166,8 @@ PY
   fi
 fi
 
-if ! kill -0 "$kernel_pid" 2>/dev/null; then
-  echo "FAILED: the kernel died; log in $work/kernel.log"
+if ! kill -0 "$kernel_pid" 2>/dev/null || ! kill -0 "$worker_pid" 2>/dev/null; then
+  echo "FAILED: the kernel or its worker died; log in $work/kernel.log"
   exit 1
 fi
 images=$(ls "$work/data/images" 2>/dev/null | wc -l)

@@ -385,15 +385,20 @@ class Writer:
         return lost
 
 
+_wrk_last = {}
+
+
 def wrk_served(prefix):
-    """Answers wrk's threads counted so far (its Lua script writes them to files)."""
+    """Answers wrk's threads counted so far (its Lua script writes them to files).
+    A file caught while it is rewritten counts as its last value read, not as 0."""
     total = 0
     for path in glob.glob(prefix + "-thread-*"):
         try:
             with open(path) as f:
-                total += int(f.read().split()[0])
+                _wrk_last[path] = int(f.read().split()[0])
         except (OSError, ValueError, IndexError):
             pass
+        total += _wrk_last.get(path, 0)
     return total
 
 

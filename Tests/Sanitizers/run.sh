@@ -18,7 +18,8 @@ case "$SANITIZER" in
   *) echo "usage: run.sh thread|address [filter]" >&2; exit 2 ;;
 esac
 cd "$ROOT"
-ARGS=(--sanitize="$SANITIZER" --scratch-path ".build-$SANITIZER")
+# The executable exports the sanitizer's runtime: the plugins it dlopens call into it.
+ARGS=(--sanitize="$SANITIZER" --scratch-path ".build-$SANITIZER" -Xlinker --export-dynamic)
 swift build --build-tests "${ARGS[@]}"
 if [ -n "$FILTER" ]; then
   swift test --skip-build "${ARGS[@]}" --filter "$FILTER"
