@@ -351,9 +351,10 @@ typedef void (*kn_item_fn)(void *user_data, kn_call *call, kn_bytes item);
  * Deadlines: past its deadline (`[kernel] call_timeout_ms`, `timeouts`, or
  * the client's `x-timeout-ms`) the kernel completes the call with
  * KN_ERR_TIMEOUT first, then calls on_cancel; the handler's own completion
- * then returns KN_ERR_ALREADY_COMPLETED, and `call` stays valid until it. The
- * same happens, with KN_ERR_UNAVAILABLE, to calls still running when an
- * unload's drain timeout passes. */
+ * then returns KN_ERR_ALREADY_COMPLETED, and `call` stays valid until it.
+ * Until then the call still counts in flight (against the endpoint's limits,
+ * and for its plugin's drain). The same happens, with KN_ERR_UNAVAILABLE, to
+ * calls still running when an unload's drain timeout passes. */
 typedef void (*kn_cancel_fn)(void *user_data, kn_call *call);
 
 /* Callback (1.1), streaming endpoints: the starter has room again after a

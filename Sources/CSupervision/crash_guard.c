@@ -26,6 +26,7 @@ static struct image_range ranges[MAX_RANGES];
 static atomic_size_t range_count;
 static pthread_mutex_t adding = PTHREAD_MUTEX_INITIALIZER;
 static int ledger = -1;
+static char loading[NAME_CAPACITY];
 static int chaining = 0;
 
 static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP };
@@ -57,6 +58,12 @@ static int add_segments(struct dl_phdr_info *info, size_t size, void *context) {
         search->added++;
     }
     return 1;
+}
+
+void kn_guard_loading(const char *name) {
+    if (!name) { loading[0] = 0; return; }
+    strncpy(loading, name, NAME_CAPACITY - 1);
+    loading[NAME_CAPACITY - 1] = 0;
 }
 
 int kn_guard_add_image(void *dl_handle, const char *name) {
@@ -115,6 +122,7 @@ static void write_all(int fd, const struct line *line) {
 }
 
 static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
+    alarm(2); /* async-signal-safe: if the report hangs, SIGALRM ends the process anyway */
     uintptr_t pc = 0;
 #if defined(__x86_64__)
     if (context) pc = (uintptr_t)((ucontext_t *)context)->uc_mcontext.gregs[REG_RIP];
@@ -134,6 +142,7 @@ static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
         }
         if (!culprit) address = pc;
     }
+    const char *name = culprit ? culprit->name : (loading[0] ? loading : NULL);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
 
@@ -143,7 +152,7 @@ static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
     put(&record, " ");
     put(&record, signal_name(signal));
     put(&record, " ");
-    put(&record, culprit ? culprit->name : "-");
+    put(&record, name ? name : "-");
     put(&record, " ");
     put_unsigned(&record, pc, 16);
     put(&record, " ");
@@ -165,8 +174,8 @@ static void on_fatal_signal(int signal, siginfo_t *info, void *context) {
         put_unsigned(&message, (uintptr_t)info->si_addr, 16);
         put(&message, ")");
     }
-    put(&message, culprit ? " in plugin " : " outside any plugin");
-    if (culprit) put(&message, culprit->name);
+    put(&message, name ? " in plugin " : " outside any plugin");
+    if (name) put(&message, name);
     put(&message, " at pc ");
     put_unsigned(&message, pc, 16);
     put(&message, "\n");

@@ -9,8 +9,12 @@ package enum TCPFrame {
     case oversize(UInt32)
 }
 
+/// A heartbeat (a zero length) arrived: traffic, though no frame goes on.
+package struct TCPHeartbeat: Sendable {}
+
 /// Splits the stream into frames: a 4-byte big-endian length, then that many
-/// bytes. A zero length is a heartbeat and is skipped. After an oversize
+/// bytes. A zero length is a heartbeat: skipped, and told as a
+/// `TCPHeartbeat` user event (it keeps the connection alive). After an oversize
 /// length every further byte is discarded.
 package struct FrameDecoder: ByteToMessageDecoder {
     package typealias InboundOut = TCPFrame
@@ -28,6 +32,7 @@ package struct FrameDecoder: ByteToMessageDecoder {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
         if length == 0 {
             buffer.moveReaderIndex(forwardBy: 4)
+            context.fireUserInboundEventTriggered(TCPHeartbeat())
             return .continue
         }
         guard length <= maxFrameSize else {

@@ -226,6 +226,11 @@ public final class Kernel: @unchecked Sendable {
 
     private func open(_ path: String) throws(RejectionError) -> PluginImage {
         generation += 1
+        // A crash while its image was opening is recorded under the file's name: checked before opening it again.
+        if let quarantine = crashLedger.quarantine(of: PluginFiles.baseName(path)) {
+            quarantined[PluginFiles.baseName(path)] = (path, quarantine)
+            throw RejectionError(path: path, reason: Self.describe(quarantine))
+        }
         let image = try loader.open(path, generation: generation)
         if let quarantine = crashLedger.quarantine(of: image.name, aliases: [PluginFiles.baseName(path)]) {
             quarantined[image.name] = (path, quarantine)

@@ -51,6 +51,7 @@ extension Kernel {
         }
         parts?.watcher.stop()
         parts?.admin.stop()
+        listeners.detachFromSupervisor()
         // Handlers hear it before the drain, while calls are still served.
         _ = events.publish(topic: "kernel.stopping", payload: Array("{}".utf8), publisher: "kernel")
         if !events.flush(milliseconds: 5_000) { logger.warning("kernel.stopping: event handlers still busy after 5 s") }

@@ -89,6 +89,7 @@ struct KernelCommand: ParsableCommand {
             throw ExitCode(supervisor.run())
         }
         options.supervisor = link
+        if link != nil { signal(SIGHUP, SIG_IGN) } // the supervisor's signal: it replaces this worker
 
         // Signals are caught before plugins start: a SIGTERM during a slow
         // start still drains and stops them once the start is done.

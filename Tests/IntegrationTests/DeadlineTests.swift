@@ -59,7 +59,7 @@ final class DeadlineTests: IntegrationTestCase {
     }
 
     func testAHandlerPastItsDeadlineReturns504AndHearsOnCancel() throws {
-        let kernel = try startSlowKernel(settings: ["kernel.timeouts=slow.never=300"])
+        let kernel = try startSlowKernel(settings: ["kernel.timeouts=slow.never=300", "kernel.drain_timeout_ms=500"])
         let response = try HTTP.call(port: kernel.httpPort, "slow.never", timeout: 10)
         XCTAssertEqual(response.status, 504, response.text)
         XCTAssertTrue(response.text.contains("\"timeout\""), response.text)
@@ -69,14 +69,15 @@ final class DeadlineTests: IntegrationTestCase {
     }
 
     func testTheClientMayShortenTheDeadline() throws {
-        let kernel = try startSlowKernel(settings: ["kernel.call_timeout_ms=60000"])
+        let kernel = try startSlowKernel(settings: ["kernel.call_timeout_ms=60000", "kernel.drain_timeout_ms=500"])
         let response = try HTTP.call(port: kernel.httpPort, "slow.never", headers: [("X-Timeout-Ms", "200")], timeout: 10)
         XCTAssertEqual(response.status, 504, response.text)
         XCTAssertTrue(waitUntil(timeout: 5) { (try? self.cancels(kernel)) == 1 })
     }
 
     func testPastTheEndpointLimitCallsAreRefusedAtOnceWith503AndHealthzStillAnswers() throws {
-        let kernel = try startSlowKernel(settings: ["kernel.endpoint_limits=slow.never=4", "kernel.call_timeout_ms=0"])
+        let kernel = try startSlowKernel(settings: ["kernel.endpoint_limits=slow.never=4", "kernel.call_timeout_ms=0",
+                                                    "kernel.drain_timeout_ms=500"])
         // 4 calls that never finish hold the endpoint's slots.
         let port = kernel.httpPort
         let holders = (0..<4).map { _ in Thread { _ = try? HTTP.call(port: port, "slow.never", timeout: 30) } }

@@ -94,4 +94,15 @@ final class TCPTransportTests: IntegrationTestCase {
         XCTAssertEqual(finals, [2, 1])
         XCTAssertTrue(tcp.readEOF(), "the server closes once the answers are out")
     }
+
+    /// Heartbeats (empty frames) are traffic: an idle connection that sends them stays open (tcp-framing.md §4).
+    func testHeartbeatsKeepAnIdleConnectionOpen() throws {
+        let (_, _, tcpPort) = try startKernelWithAllTransports(settings: ["tcp.idle_timeout_ms=600"])
+        let tcp = try TCPTestClient(port: tcpPort)
+        for _ in 0..<10 {
+            try tcp.sendRaw([0, 0, 0, 0])
+            usleep(200_000)
+        }
+        XCTAssertEqual(try tcp.call("hello")["type"] as? String, "result", "closed after 2 s of heartbeats")
+    }
 }

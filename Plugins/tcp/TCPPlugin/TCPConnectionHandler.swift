@@ -47,7 +47,9 @@ final class TCPConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
             if let closedAt = self.inputClosedAt, now - closedAt >= idle {
                 self.multiplexer?.connectionClosed() // cancels what is left
                 context.close(promise: nil)
-            } else if self.multiplexer?.isIdle ?? true, now - self.lastFrame >= idle {
+            } else if !(self.multiplexer?.isIdle ?? true) {
+                self.lastFrame = now // a call in flight is traffic
+            } else if now - self.lastFrame >= idle {
                 context.close(promise: nil)
             }
         }
@@ -113,7 +115,9 @@ final class TCPConnectionHandler: ChannelInboundHandler, EnvelopeConnection {
     // MARK: Events
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is QuiesceEvent {
+        if event is TCPHeartbeat {
+            lastFrame = .now()
+        } else if event is QuiesceEvent {
             multiplexer?.quiesce()
         } else if let event = event as? ChannelEvent, event == .inputClosed {
             // The client sent everything and waits for the answers: close once they are written.

@@ -11,6 +11,10 @@
  * registrations win where ranges overlap. Returns the ranges added. */
 int kn_guard_add_image(void *dl_handle, const char *name);
 
+/* Names the file being opened (NULL when done): a fault outside every
+ * recorded image meanwhile (its constructors run inside dlopen) is its. */
+void kn_guard_loading(const char *name);
+
 /* Installs the handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and
  * SIGTRAP. On a fatal signal it appends one line to `ledger_fd`:
  *     crash <unix ms> <signal> <plugin or -> <pc hex> <image+offset or ->

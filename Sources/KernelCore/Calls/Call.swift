@@ -1,5 +1,6 @@
 import CKernelABI
 import Dispatch
+import Glibc
 import Synchronization
 
 /// One call of an endpoint or a job: the request, its way through the
@@ -31,9 +32,13 @@ final class Call: @unchecked Sendable {
     private(set) var running: ResolvedEndpoint?
     /// The limits that counted this call in (released at completion).
     var admittedPolicy: CallLimits.Policy?
-    /// After a deadline completed the call, whoever holds the handle keeps
-    /// it valid until their own completion attempt (or `next`): this reference.
-    let lateHold = Atomic<Bool>(false)
+    /// The kernel completing the call for its holder (`expire`): the holder
+    /// keeps the handle, the in-flight counts and the limits' slots until its
+    /// own completion attempt (or `next`). `LateHold` values.
+    let lateHold = Atomic<Int>(LateHold.none)
+    /// Holder threads inside `send`: the kernel's completion waits them out
+    /// (the starter may free its side in on_complete).
+    let sending = Atomic<Int>(0)
     private var stage = 0
     private var callbacks = kn_call_callbacks()
     private var observers: [(function: kn_complete_fn, userData: UnsafeMutableRawPointer?)] = []
@@ -45,6 +50,8 @@ final class Call: @unchecked Sendable {
     /// Set once the handler has been called: only then do on_item and
     /// on_cancel reach it (a middleware may still hold the call before).
     let handlerReached = Atomic<Bool>(false)
+    /// Set just before the handler is called (a cancelled call may reach and still never run it).
+    let handlerCalled = Atomic<Bool>(false)
     /// The starter ended the client's items before the handler had the call:
     /// the end is delivered as soon as it has.
     private let endPending = Atomic<Bool>(false)
@@ -208,6 +215,7 @@ final class Call: @unchecked Sendable {
                 return
             }
             let entered = kernel.watch.threads.enter(running.endpoint)
+            handlerCalled.store(true, ordering: .sequentiallyConsistent)
             running.handler(running.handlerUserData, handle)
             kernel.watch.threads.leave(entered)
             // A plain load first: the exchange (a locked instruction) only when an end waits.
@@ -226,7 +234,10 @@ final class Call: @unchecked Sendable {
     // MARK: Streams and cancellation
 
     func send(_ item: kn_bytes) -> kn_status {
-        if cancelled.load(ordering: .relaxed) || completed.load(ordering: .acquiring) { return KN_ERR_CANCELLED }
+        // Counted inside before `completed` is read: a completion by the kernel waits for this send to return.
+        sending.add(1, ordering: .sequentiallyConsistent)
+        defer { sending.subtract(1, ordering: .sequentiallyConsistent) }
+        if cancelled.load(ordering: .relaxed) || completed.load(ordering: .sequentiallyConsistent) { return KN_ERR_CANCELLED }
         guard let onItem = callbacks.on_item else { return KN_ERR_INVALID_ARGUMENT }
         if onItem(callbacks.user_data, item) { return KN_OK }
         if !starterSignalsReady { signalReadyLater() }
@@ -307,11 +318,18 @@ final class Call: @unchecked Sendable {
     private func complete(status: kn_status, body: kn_bytes, contentType: UnsafePointer<CChar>?,
                           message: kn_bytes, details: kn_bytes) -> kn_status {
         guard dispatched else { return KN_ERR_INVALID_ARGUMENT }
-        if completed.exchange(true, ordering: .acquiringAndReleasing) {
+        if completed.exchange(true, ordering: .sequentiallyConsistent) {
             releaseLateHold()
             return KN_ERR_ALREADY_COMPLETED
         }
-        if let policy = admittedPolicy {
+        // Completed by the kernel for a holder still at work: its counts wait for it.
+        let deferred = !lateHold.compareExchange(expected: LateHold.none, desired: LateHold.closed, ordering: .sequentiallyConsistent).exchanged
+        if deferred {
+            lateHold.store(LateHold.deferred, ordering: .sequentiallyConsistent)
+            while sending.load(ordering: .sequentiallyConsistent) > 0 { sched_yield() }
+        }
+        // Still listed as in flight while its holder works: an unload names it among what it left behind.
+        if !deferred, let policy = admittedPolicy {
             kernel.registry.limits?.release(policy)
             kernel.watch.untrack(self)
         }
@@ -336,7 +354,7 @@ final class Call: @unchecked Sendable {
             response.meta_count = responseMeta.count
         }
         withUnsafePointer(to: &response) { callbacks.on_complete?(callbacks.user_data, $0) }
-        running?.end()
+        if !deferred { running?.end() }
         // `running` stays set: a transport may still be in push/cancel on another
         // thread (they read it after checking `completed`); clearing it here raced them.
         Unmanaged.passUnretained(self).release()

@@ -36,7 +36,8 @@ final class CallWatch: @unchecked Sendable {
 
     func track(_ call: Call, endpoint: EndpointEntry, timeout: Int64) {
         let now = monotonicMilliseconds()
-        let entry = Tracked(call: .passUnretained(call), endpoint: endpoint, deadline: timeout > 0 ? now + timeout : 0,
+        let entry = Tracked(call: .passUnretained(call), endpoint: endpoint,
+                            deadline: timeout > 0 ? now.addingReportingOverflow(timeout).partialValue.clamped(min: now) : 0,
                             timeout: timeout, started: now)
         shards[shard(call)].entries.withLock { $0[ObjectIdentifier(call)] = entry }
     }
@@ -170,3 +171,8 @@ final class ThreadWatch: @unchecked Sendable {
 }
 
 func monotonicMilliseconds() -> Int64 { monotonicMicroseconds() / 1_000 }
+
+extension Int64 {
+    /// An overflowed sum is negative: it becomes `min`'s far side, never a deadline in the past.
+    fileprivate func clamped(min floor: Int64) -> Int64 { self < floor ? .max : self }
+}

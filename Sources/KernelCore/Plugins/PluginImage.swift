@@ -66,12 +66,15 @@ struct PluginLoader: @unchecked Sendable {
             throw reject("not trusted: \(problem)")
         }
 
+        // Its constructors run inside dlopen, before its ranges can be recorded.
+        CrashGuard.loading(PluginFiles.baseName(path))
+        defer { CrashGuard.loading(nil) }
         guard let handle = dlopen(imagePath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let message = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw reject("dlopen failed: \(message.split(separator: ":", maxSplits: 1).last.map(String.init) ?? message)")
         }
-        // Recorded before any of its code runs: a fault in its constructors or
-        // entry point names the file; later ones name the plugin.
+        // Recorded before its entry point runs: a fault there names the file;
+        // later ones name the plugin.
         CrashGuard.record(handle: handle, name: PluginFiles.baseName(path))
         guard let symbol = dlsym(handle, KN_ENTRY_SYMBOL) else {
             dlclose(handle)

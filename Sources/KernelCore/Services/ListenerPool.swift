@@ -24,6 +24,10 @@ final class ListenerPool: Sendable {
 
     private let listeners = Mutex<[Listener]>([])
     private let broker: SupervisorLink?
+    /// Set when this process stops: its sockets are the supervisor's to keep for the next worker.
+    private let detached = Atomic<Bool>(false)
+
+    func detachFromSupervisor() { detached.store(true, ordering: .releasing) }
 
     init(broker: SupervisorLink? = nil) { self.broker = broker }
 
@@ -78,7 +82,7 @@ final class ListenerPool: Sendable {
             listeners.removeAll(where: isClosing)
             return closing
         }
-        broker?.close(plugin: plugin, keeping: keeping)
+        if !detached.load(ordering: .acquiring) { broker?.close(plugin: plugin, keeping: keeping) }
         for listener in closing where listener.fd >= 0 { Glibc.close(listener.fd) }
     }
 
@@ -87,7 +91,9 @@ final class ListenerPool: Sendable {
             defer { listeners.removeAll() }
             return listeners
         }
-        for plugin in Set(closing.map(\.plugin)) { broker?.close(plugin: plugin, keeping: []) }
+        if !detached.load(ordering: .acquiring) {
+            for plugin in Set(closing.map(\.plugin)) { broker?.close(plugin: plugin, keeping: []) }
+        }
         for listener in closing where listener.fd >= 0 { Glibc.close(listener.fd) }
     }
 

@@ -21,6 +21,11 @@ public enum CrashGuard {
         }
     }
 
+    /// Names the file being opened, or nil once it is.
+    static func loading(_ name: String?) {
+        if let name { kn_guard_loading(name) } else { kn_guard_loading(nil) }
+    }
+
     /// Records a mapped image's code under `name`.
     static func record(handle: UnsafeMutableRawPointer, name: String) {
         _ = kn_guard_add_image(handle, name)

@@ -24,7 +24,7 @@ extension Kernel {
     /// `kernelctl release NAME` (control queue): crashes so far no longer
     /// count, and a quarantined plugin's file is loaded again.
     func release(name: String) -> Result<Any, KernelError> {
-        guard isValidPluginName(name) else { return .failure(KernelError(KN_ERR_INVALID_ARGUMENT, "invalid plugin name '\(name)'")) }
+        guard isValidPluginName(name) || (PluginFiles.isPluginFileName(name) && !name.contains("/")) else { return .failure(KernelError(KN_ERR_INVALID_ARGUMENT, "invalid plugin name '\(name)'")) }
         let entry = quarantined[name]
         guard entry != nil || !crashLedger.crashes(of: name).isEmpty else {
             return .failure(KernelError(KN_ERR_NOT_FOUND, "plugin '\(name)' is not quarantined and has no crashes recorded"))

@@ -83,9 +83,9 @@ public final class Supervisor: Sendable {
                 close(pair[0])
                 return 1
             }
-            worker.store(pid, ordering: .releasing)
+            worker.store(pid, ordering: .sequentiallyConsistent)
             // A signal between the fork and the store: forwarded now.
-            if stopping.load(ordering: .acquiring) { kill(pid, SIGTERM) }
+            if stopping.load(ordering: .sequentiallyConsistent) { kill(pid, SIGTERM) }
             let channel = pair[0]
             let thread = Thread { broker.serve(channel); close(channel) }
             thread.name = "kernel.supervisor.channel"
@@ -96,14 +96,14 @@ public final class Supervisor: Sendable {
             let wasReady = readyWorker.load(ordering: .acquiring) == pid
             let lived = currentMilliseconds() - started
             let signal = status & 0x7F
-            if stopping.load(ordering: .acquiring) {
+            if stopping.load(ordering: .sequentiallyConsistent) {
                 logger.info("worker \(pid) stopped; supervisor exiting")
                 return signal == 0 ? (status >> 8) & 0xFF : 0
             }
             if signal == 0 {
                 let code = (status >> 8) & 0xFF
                 // Not started (a bad configuration, an untrusted plugins directory): starting again would fail the same way.
-                if code != 0 && !wasReady {
+                if code != 0 && !wasReady && restarts == 0 {
                     logger.critical("worker \(pid) could not start (exit code \(code)); supervisor exiting")
                     return code
                 }
@@ -130,7 +130,7 @@ public final class Supervisor: Sendable {
                 logger.warning("worker died \(quickDeaths) times within 2 s of starting; waiting \(delay) ms")
                 usleep(UInt32(delay) * 1_000)
             }
-            if stopping.load(ordering: .acquiring) { return 0 }
+            if stopping.load(ordering: .sequentiallyConsistent) { return 0 }
         }
     }
 
@@ -142,8 +142,8 @@ public final class Supervisor: Sendable {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in
                 // SIGHUP: the worker drains and exits, and a new one takes the sockets.
-                if number == SIGHUP { replacing.store(true, ordering: .releasing) } else { stopping.store(true, ordering: .releasing) }
-                let pid = worker.load(ordering: .acquiring)
+                if number == SIGHUP { replacing.store(true, ordering: .releasing) } else { stopping.store(true, ordering: .sequentiallyConsistent) }
+                let pid = worker.load(ordering: .sequentiallyConsistent)
                 if pid > 0 { kill(pid, SIGTERM) }
             }
             source.resume()
