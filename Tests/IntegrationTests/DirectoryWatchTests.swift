@@ -83,8 +83,10 @@ final class DirectoryWatchTests: IntegrationTestCase {
         kill(worker, SIGSTOP)
         var resumed = false
         defer { if !resumed { kill(worker, SIGCONT) } }
+        // A signal is delivered, not obeyed, when kill returns: the noise starts once the worker is stopped.
+        XCTAssertTrue(waitUntil(timeout: 5, interval: 0.01) { Self.processState(worker) == "T" }, "the worker did not stop")
         let noise = kernel.pluginsDirectory + "/.noise"
-        for index in 0...(limit + 100) {
+        for index in 0...(limit + 1_000) {
             let fd = open("\(noise)\(index)", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             if fd >= 0 { close(fd) } // one IN_CLOSE_WRITE each (hidden: the kernel ignores the names)
         }
@@ -142,5 +144,12 @@ final class DirectoryWatchTests: IntegrationTestCase {
         try FileManager.default.copyItem(atPath: kernel.buildDirectory + "/liblate.so", toPath: releaseB + "/.late.tmp")
         XCTAssertEqual(rename(releaseB + "/.late.tmp", releaseB + "/liblate.so"), 0)
         XCTAssertTrue(waitUntil(timeout: 10) { self.greeting(kernel, "late") == "hi" }, kernel.log())
+    }
+
+    /// The state letter of /proc/<pid>/stat ("T" when stopped).
+    static func processState(_ pid: Int32) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ").first.map(String.init)
     }
 }
